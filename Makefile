@@ -1,0 +1,39 @@
+# Everything a fresh Debian machine with Python 3.11 needs is set up by these targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint typecheck unit bench clean
+
+# The stamp files make re-runs cheap: pip only runs again when pyproject.toml changes.
+$(VENV)/.stamp-run: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.stamp-run
+
+# The second command shows a request Kubernetes itself would refuse: gpuplane names the file,
+# line, field and rule and exits 2 (anything else is a failure of `make run`).
+run: $(VENV)/.stamp-run
+	$(BIN)/gpuplane place --cluster examples/cluster.yaml examples/workloads/
+	@echo
+	@echo "And a request Kubernetes would refuse, rejected as input (exit status 2):"
+	@$(BIN)/gpuplane place --cluster examples/cluster.yaml examples/workloads/rejected/; \
+	  status=$$?; test $$status -eq 2 || { echo "expected exit status 2, got $$status"; exit 1; }
+
+test: $(VENV)/.stamp-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(VENV)/.stamp-dev
+	$(BIN)/python bench/place_throughput.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,123 @@
+"""MIG placement geometry: the memory slices an instance takes, and which sets fit one GPU.
+
+A GPU instance of a profile occupies `memory_slices` consecutive memory slices starting at one
+of the profile's `starts`, and uses `compute_slices` of the GPU's compute slices. Instances on
+one GPU may not share a memory slice, and their compute slices may not add up to more than the
+GPU has; that is why 4g.40gb + 3g.40gb fit an A100 80GB but 4g.40gb + 4g.40gb do not, and why
+seven 1g.10gb fit while the eighth memory slice stays empty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from gpuplane.catalog.models import GpuModel, MigProfile
+
+
+def slot_mask(profile: MigProfile, start: int) -> int:
+    """The bitmask of memory slices `profile` occupies from `start` (bit i is slice i)."""
+    if start not in profile.starts:
+        raise ValueError(
+            f"MIG profile {profile.name} cannot start at memory slice {start}; "
+            f"its starts are {list(profile.starts)}"
+        )
+    return ((1 << profile.memory_slices) - 1) << start
+
+
+def placements_for(
+    model: GpuModel,
+    profile_name: str,
+    used_mask: int,
+    used_compute: int,
+    *,
+    media_in_use: bool = False,
+) -> list[int]:
+    """Free start positions for `profile_name` on a GPU with those slices taken, ascending.
+
+    `used_mask` holds the occupied memory slices, `used_compute` the compute slices in use.
+    Set `media_in_use` when a "+me" instance already exists: the GPU has one set of media
+    engines, so a second "+me" profile has no place. Raises InputError for a profile the
+    model does not have.
+    """
+    profile = model.mig_profile(profile_name)
+    if used_compute + profile.compute_slices > model.mig_compute_slices:
+        return []
+    if media_in_use and profile.media_extensions:
+        return []
+    return [start for start in profile.starts if not slot_mask(profile, start) & used_mask]
+
+
+def fits_together(model: GpuModel, profile_names: Sequence[str]) -> bool:
+    """Whether instances of all `profile_names` (a multiset) fit one empty GPU of `model`."""
+    return pack(model, profile_names) is not None
+
+
+def pack(model: GpuModel, profile_names: Sequence[str]) -> list[tuple[str, int]] | None:
+    """One layout for `profile_names` on one empty GPU: (profile, start) in input order, or None.
+
+    Searches largest profiles first (most memory slices, then most compute), each at its
+    lowest free start, backtracking from dead ends; the same input gives the same layout.
+    """
+    profiles = [model.mig_profile(name) for name in profile_names]
+    if not _within_limits(model, profiles):
+        return None
+    order = sorted(
+        range(len(profiles)),
+        key=lambda i: (-profiles[i].memory_slices, -profiles[i].compute_slices, profiles[i].name),
+    )
+    starts: dict[int, int] = {}
+    if not _search(model, profiles, order, 0, 0, 0, False, starts):
+        return None
+    return [(profile.name, starts[i]) for i, profile in enumerate(profiles)]
+
+
+def _within_limits(model: GpuModel, profiles: list[MigProfile]) -> bool:
+    """Counting checks that need no search; the last two only prune it early."""
+    counts = Counter(p.name for p in profiles)
+    by_name = {p.name: p for p in profiles}
+    return (
+        all(counts[name] <= by_name[name].max_instances for name in counts)
+        and sum(p.media_extensions for p in profiles) <= 1
+        and sum(p.compute_slices for p in profiles) <= model.mig_compute_slices
+        and sum(p.memory_slices for p in profiles) <= model.mig_memory_slices
+    )
+
+
+def _search(
+    model: GpuModel,
+    profiles: list[MigProfile],
+    order: list[int],
+    depth: int,
+    used_mask: int,
+    used_compute: int,
+    media_in_use: bool,
+    starts: dict[int, int],
+) -> bool:
+    if depth == len(order):
+        return True
+    index = order[depth]
+    profile = profiles[index]
+    # Equal profiles sit next to each other in `order` and are interchangeable: placing them
+    # at ascending starts only skips layouts that are permutations of ones already tried.
+    lowest = 0
+    if depth > 0 and profiles[order[depth - 1]] == profile:
+        lowest = starts[order[depth - 1]] + 1
+    free = placements_for(model, profile.name, used_mask, used_compute, media_in_use=media_in_use)
+    for start in free:
+        if start < lowest:
+            continue
+        starts[index] = start
+        if _search(
+            model,
+            profiles,
+            order,
+            depth + 1,
+            used_mask | slot_mask(profile, start),
+            used_compute + profile.compute_slices,
+            media_in_use or profile.media_extensions,
+            starts,
+        ):
+            return True
+    starts.pop(index, None)
+    return False

@@ -1,0 +1,49 @@
+"""The typer app and the one place that turns bad input into a short message and exit 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from gpuplane.errors import InputError
+
+app = typer.Typer(
+    name="gpuplane",
+    help="A GPU control plane for Kubernetes, and a digital twin of it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+
+@app.callback()
+def _root() -> None:
+    """A GPU control plane for Kubernetes, and a digital twin of it."""
+    # A callback keeps typer in sub-command mode even while only one verb exists.
+
+
+#: Results go to stdout; warnings and errors to stderr, so that output can be piped.
+out = Console()
+err = Console(stderr=True)
+
+EXIT_INPUT_ERROR = 2
+
+
+@contextmanager
+def fail_on_input_errors() -> Iterator[None]:
+    """Print an InputError in a line or two and exit 2; never a traceback for bad input."""
+    try:
+        yield
+    except InputError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+def warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)

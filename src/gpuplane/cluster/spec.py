@@ -1,0 +1,195 @@
+"""The cluster spec: node pools described in YAML, validated, turned into Nodes.
+
+    name: demo
+    nodePools:
+      - name: a100
+        count: 2
+        cpu: "96"
+        memory: 1Ti
+        gpu: {model: NVIDIA-A100-SXM4-80GB, count: 8}
+        labels: {topology.kubernetes.io/zone: zone-a}
+        taints: [{key: nvidia.com/gpu, value: present, effect: NoSchedule}]
+
+Field names follow Kubernetes' camelCase. Quantities are Kubernetes quantities. Every GPU
+node gets the labels GPU Feature Discovery would give it, so selectors written for real
+clusters (nvidia.com/gpu.product, ...) select the same nodes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from gpuplane import quantity
+from gpuplane.catalog import lookup
+from gpuplane.catalog.labels import gfd_labels
+from gpuplane.errors import ClusterSpecError, InputError, Location
+from gpuplane.objects.node import Node
+from gpuplane.objects.scheduling import Taint, TaintEffect
+
+T = TypeVar("T")
+
+
+class _FieldError(ValueError):
+    """Carries an InputError through pydantic, which only collects ValueErrors."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _checked(convert: Callable[[Any], T], value: Any) -> T:
+    try:
+        return convert(value)
+    except InputError as exc:
+        raise _FieldError(exc) from None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class GpuSpec(_Model):
+    model: str
+    count: int = Field(ge=1, le=64)
+
+    @field_validator("model")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return _checked(lookup, value).product
+
+
+class TaintSpec(_Model):
+    key: str = Field(min_length=1)
+    value: str = ""
+    effect: TaintEffect = TaintEffect.NO_SCHEDULE
+
+
+class NodePool(_Model):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    count: int = Field(ge=0, le=100_000)
+    cpu: int = Field(description="allocatable CPU in millicores")
+    memory: int = Field(description="allocatable memory in MiB")
+    pods: int = Field(default=110, ge=1)
+    gpu: GpuSpec | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[TaintSpec] = Field(default_factory=list)
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu(cls, value: Any) -> int:
+        return _checked(lambda v: quantity.millicores(v, round_up=False), value)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> int:
+        return _checked(lambda v: quantity.mebibytes(v, round_up=False), value)
+
+
+class ClusterSpec(_Model):
+    name: str = "cluster"
+    node_pools: list[NodePool] = Field(min_length=1)
+
+    @field_validator("node_pools")
+    @classmethod
+    def _unique(cls, pools: list[NodePool]) -> list[NodePool]:
+        names = [p.name for p in pools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"pool names must be unique: {', '.join(dupes)}")
+        return pools
+
+    def nodes(self) -> list[Node]:
+        """One Node per pool member, named <pool>-<index>, in pool order."""
+        out: list[Node] = []
+        for pool in self.node_pools:
+            model = lookup(pool.gpu.model) if pool.gpu else None
+            gpu_labels = gfd_labels(model, pool.gpu.count) if model and pool.gpu else {}
+            taints = tuple(Taint(t.key, t.value, t.effect) for t in pool.taints)
+            for i in range(pool.count):
+                name = f"{pool.name}-{i}"
+                labels = {
+                    "kubernetes.io/hostname": name,
+                    "gpuplane.io/pool": pool.name,
+                    **gpu_labels,
+                    **pool.labels,
+                }
+                out.append(
+                    Node(
+                        name=name,
+                        cpu_milli=pool.cpu,
+                        memory_mib=pool.memory,
+                        pods=pool.pods,
+                        gpu_count=pool.gpu.count if pool.gpu else 0,
+                        gpu_model=model.product if model else None,
+                        gpu_memory_mib=model.memory_mib if model else 0,
+                        labels=labels,
+                        taints=taints,
+                    )
+                )
+        return out
+
+
+def parse_cluster_spec(body: Any, file: str | None = None, line_of: Any = None) -> ClusterSpec:
+    """Validate a loaded YAML body; errors name the field path (and line when `line_of` helps).
+
+    `line_of(path)` maps a field path (a tuple of keys and indices) to its 1-based line.
+    """
+    try:
+        return ClusterSpec.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = tuple(err["loc"])
+        field = _path_text(path)
+        line = line_of(path) if line_of is not None else None
+        where = Location(file=file, line=line, field=field or None)
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, _FieldError):
+            raise ClusterSpecError(
+                cause.error.message, where=where, hint=cause.error.hint
+            ) from None
+        raise ClusterSpecError(_clean(err["msg"]), where=where, hint=_hint(err)) from None
+
+
+def _path_text(path: tuple[Any, ...]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{to_camel(str(part))}" if text else to_camel(str(part))
+    return text
+
+
+def _clean(message: str) -> str:
+    # pydantic prefixes errors raised in validators with "Value error, "; people need not see it.
+    return message.removeprefix("Value error, ")
+
+
+def _hint(err: Any) -> str | None:
+    if err["type"] == "extra_forbidden":
+        fields = ", ".join(_fields_for(err["loc"][:-1]))
+        return f"known fields here: {fields}"
+    return None
+
+
+def _fields_for(path: tuple[Any, ...]) -> list[str]:
+    """The field names of the model found at `path` (for "known fields" hints)."""
+    model: type[BaseModel] = ClusterSpec
+    for part in path:
+        if isinstance(part, int):
+            continue
+        by_alias = {f.alias or name: f for name, f in model.model_fields.items()}
+        info = by_alias.get(str(part))
+        if info is None:
+            break
+        text = str(info.annotation)
+        for candidate in (NodePool, GpuSpec, TaintSpec):
+            if candidate.__name__ in text:
+                model = candidate
+    return [f.alias or name for name, f in model.model_fields.items()]

@@ -1,0 +1,33 @@
+"""Node: what a Kubernetes node offers, read from a Node manifest or made from a cluster spec."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gpuplane.errors import Location
+from gpuplane.objects.scheduling import Taint
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node's allocatable resources in brain units, its labels and taints.
+
+    `gpu_count` is the number of physical GPUs (allocatable `nvidia.com/gpu` on an
+    exclusive node), `gpu_model` the catalog product name when known (from the
+    `nvidia.com/gpu.product` label). `extended` holds every other extended resource the
+    node advertises (MIG profiles, shared replicas, RDMA, ...) as whole counts.
+    """
+
+    name: str
+    cpu_milli: int
+    memory_mib: int
+    pods: int = 110
+    gpu_count: int = 0
+    gpu_model: str | None = None
+    gpu_memory_mib: int = 0
+    extended: Mapping[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    source: Location = field(default_factory=Location)

@@ -1,0 +1,73 @@
+"""Reading a v1 Node: allocatable resources (rounded down), GPU labels, taints."""
+
+from __future__ import annotations
+
+from gpuplane.objects.gpu_request import GPU
+from gpuplane.objects.node import Node
+from gpuplane.objects.read_resources import CPU, MEMORY, is_extended
+from gpuplane.objects.read_scheduling import read_taints
+from gpuplane.objects.yamlio import Field, Warn
+from gpuplane.quantity import mebibytes, millicores, to_bytes, whole
+
+#: GPU Feature Discovery's labels: the product name as the driver reports it, memory in MiB.
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
+_DEFAULT_PODS = 110
+
+
+def read_node(root: Field, warn: Warn | None = None) -> Node:
+    """A v1 Node manifest; status.allocatable is read, or status.capacity when it is absent."""
+    metadata, spec, status = root["metadata"], root["spec"], root["status"]
+    name = metadata["name"].required_string()
+    resources = status["allocatable"] if status["allocatable"].present else status["capacity"]
+    if not resources.present and warn is not None:
+        warn(
+            root.where,
+            f"node {name} has no status.allocatable or status.capacity; it offers nothing",
+        )
+    cpu = memory = gpus = 0
+    pods = _DEFAULT_PODS
+    extended: dict[str, int] = {}
+    # Capacities round down so that the brain never believes a node holds more than it does.
+    for resource, value in resources.items():
+        if resource == CPU:
+            cpu = millicores(value.value, value.where, round_up=False)
+        elif resource == MEMORY:
+            memory = mebibytes(value.value, value.where, round_up=False)
+        elif resource == "pods":
+            pods = whole(value.value, value.where, resource="pods")
+        elif resource == GPU:
+            gpus = whole(value.value, value.where, resource=GPU)
+        elif is_extended(resource):
+            extended[resource] = whole(value.value, value.where, resource=resource)
+        else:
+            # ephemeral-storage, hugepages-*: checked, not modelled.
+            to_bytes(value.value, value.where)
+    labels_field = metadata["labels"]
+    labels = labels_field.string_map()
+    return Node(
+        name=name,
+        cpu_milli=cpu,
+        memory_mib=memory,
+        pods=pods,
+        gpu_count=gpus,
+        gpu_model=labels.get(GPU_PRODUCT_LABEL) or None,
+        gpu_memory_mib=_gpu_memory(labels_field[GPU_MEMORY_LABEL]),
+        extended=dict(sorted(extended.items())),
+        labels=labels,
+        taints=read_taints(spec["taints"]),
+        unschedulable=spec["unschedulable"].boolean(False),
+        source=root.where,
+    )
+
+
+def _gpu_memory(label: Field) -> int:
+    text = label.string().strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise label.error(
+            f"must be the GPU memory in MiB as digits, got {text!r}",
+            hint='GPU Feature Discovery writes e.g. nvidia.com/gpu.memory: "81920"',
+        )
+    return int(text)

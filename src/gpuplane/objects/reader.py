@@ -1,0 +1,163 @@
+"""Reading Kubernetes manifests into typed objects, all or nothing.
+
+Every document of every file is read before anything is returned; the first bad one raises its
+InputError, so a caller never applies half a set of manifests. Objects gpuplane does not model
+(Deployments, Services, other ConfigMaps, ...) are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gpuplane.errors import Location, ManifestError
+from gpuplane.objects.device_plugin_config import DevicePluginConfigMap
+from gpuplane.objects.job import Job
+from gpuplane.objects.node import Node
+from gpuplane.objects.pod import Pod
+from gpuplane.objects.policy import PriorityClass, ResourceQuota
+from gpuplane.objects.read_configmap import (
+    is_device_plugin_configmap,
+    read_device_plugin_configmap,
+)
+from gpuplane.objects.read_job import read_job
+from gpuplane.objects.read_node import read_node
+from gpuplane.objects.read_pod import read_pod
+from gpuplane.objects.read_policy import read_priority_class, read_resource_quota
+from gpuplane.objects.yamlio import Document, Field, Warn, load_paths, load_text
+
+#: The apiVersion each kind is read from.
+API_VERSIONS = {
+    "Pod": "v1",
+    "Node": "v1",
+    "ConfigMap": "v1",
+    "ResourceQuota": "v1",
+    "Job": "batch/v1",
+    "PriorityClass": "scheduling.k8s.io/v1",
+}
+_CLUSTER_SCOPED = ("Node", "PriorityClass")
+
+
+@dataclass
+class Manifests:
+    """The objects read from a set of manifests, by kind, in file order; and what was skipped."""
+
+    pods: list[Pod] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    priority_classes: list[PriorityClass] = field(default_factory=list)
+    resource_quotas: list[ResourceQuota] = field(default_factory=list)
+    device_plugin_configs: list[DevicePluginConfigMap] = field(default_factory=list)
+    #: Pods and Jobs together in file order, the order a user submits them in.
+    workloads: list[Pod | Job] = field(default_factory=list)
+    #: "file:line: message" for each object skipped or field ignored.
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_manifests(paths: Sequence[str | Path], *, recursive: bool = True) -> Manifests:
+    """Read files and directories (*.yaml and *.yml, recursively by default) of manifests."""
+    return _read(load_paths(paths, recursive=recursive))
+
+
+def read_text(text: str, file: str = "<string>") -> Manifests:
+    """Read manifests from a string, named `file` in errors and warnings."""
+    return _read(load_text(text, file))
+
+
+class _Reading:
+    """One read: the result so far and where each object was first defined."""
+
+    def __init__(self) -> None:
+        self.out = Manifests()
+        self.seen: dict[tuple[str, str], Location] = {}
+
+    def warn(self, where: Location, message: str) -> None:
+        place = where.file or "<string>"
+        if where.line is not None:
+            place = f"{place}:{where.line}"
+        self.out.warnings.append(f"{place}: {message}")
+
+    def once(self, kind: str, root: Field) -> None:
+        """Refuse a second object of the same kind and name, as the API server would."""
+        metadata = root["metadata"]
+        name = metadata["name"].string()
+        if kind not in _CLUSTER_SCOPED:
+            name = f"{metadata['namespace'].string() or 'default'}/{name}"
+        first = self.seen.setdefault((kind, name), root.where)
+        if first is not root.where:
+            raise ManifestError(
+                f"{kind} {name} is defined twice (first at {first.file}:{first.line})",
+                where=root.where,
+                hint="give each object its own name, or remove one of them",
+            )
+
+
+def _read(documents: Sequence[Document]) -> Manifests:
+    reading = _Reading()
+    for document in documents:
+        _read_object(document.root(), reading)
+    return reading.out
+
+
+def _read_object(root: Field, reading: _Reading) -> None:
+    api, kind = root["apiVersion"].value, root["kind"].value
+    if not isinstance(kind, str) or not kind or not isinstance(api, str) or not api:
+        reading.warn(root.where, "no apiVersion and kind, so not a Kubernetes object; skipped")
+        return
+    if kind == "List":
+        for item in root["items"].each():
+            _read_object(item, reading)
+        return
+    expected = API_VERSIONS.get(kind)
+    if expected is None:
+        reading.warn(root.where, f"{kind} ({api}) is not read by gpuplane; skipped")
+        return
+    if api != expected:
+        raise root["apiVersion"].error(
+            f"gpuplane reads {kind} from apiVersion {expected}, got {api!r}"
+        )
+    if kind == "ConfigMap" and not is_device_plugin_configmap(root):
+        name = root["metadata"]["name"].string()
+        reading.warn(root.where, f"ConfigMap {name} is not a device plugin config; skipped")
+        return
+    reading.once(kind, root)
+    _READERS[kind](root, reading.warn, reading.out)
+
+
+def _pod(root: Field, warn: Warn, out: Manifests) -> None:
+    pod = read_pod(root, warn)
+    out.pods.append(pod)
+    out.workloads.append(pod)
+
+
+def _job(root: Field, warn: Warn, out: Manifests) -> None:
+    job = read_job(root, warn)
+    out.jobs.append(job)
+    out.workloads.append(job)
+
+
+def _node(root: Field, warn: Warn, out: Manifests) -> None:
+    out.nodes.append(read_node(root, warn))
+
+
+def _priority_class(root: Field, warn: Warn, out: Manifests) -> None:
+    out.priority_classes.append(read_priority_class(root, warn))
+
+
+def _resource_quota(root: Field, warn: Warn, out: Manifests) -> None:
+    out.resource_quotas.append(read_resource_quota(root, warn))
+
+
+def _configmap(root: Field, warn: Warn, out: Manifests) -> None:
+    out.device_plugin_configs.append(read_device_plugin_configmap(root))
+
+
+_READERS: dict[str, Callable[[Field, Warn, Manifests], None]] = {
+    "Pod": _pod,
+    "Job": _job,
+    "Node": _node,
+    "PriorityClass": _priority_class,
+    "ResourceQuota": _resource_quota,
+    "ConfigMap": _configmap,
+}

@@ -1,0 +1,60 @@
+"""TaintToleration: a node's NoSchedule and NoExecute taints must all be tolerated.
+
+PreferNoSchedule taints do not filter (they only lower a score). The reason names the first
+untolerated taint of each node, as kube-scheduler does, so nodes tainted differently are
+counted under different reasons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpuplane.cluster.state import BoolArray
+from gpuplane.objects.scheduling import Taint, TaintEffect, Toleration
+from gpuplane.placement.framework import Cycle
+
+_FILTERED = (TaintEffect.NO_SCHEDULE, TaintEffect.NO_EXECUTE)
+
+
+def first_untolerated(
+    taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...]
+) -> Taint | None:
+    """The first NoSchedule/NoExecute taint no toleration covers, or None."""
+    for taint in taints:
+        if taint.effect in _FILTERED and not any(t.tolerates(taint) for t in tolerations):
+            return taint
+    return None
+
+
+class TaintToleration:
+    name = "TaintToleration"
+
+    def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
+        state, tolerations = cycle.state, cycle.pod.tolerations
+        key = ("taints", tolerations)
+        result: list[tuple[str, BoolArray]] | None = cycle.cache.get(state, key)
+        if result is None:
+            result = self._compute(cycle, tolerations)
+            cycle.cache.put(key, result)
+        return result
+
+    @staticmethod
+    def _compute(cycle: Cycle, tolerations: tuple[Toleration, ...]) -> list[tuple[str, BoolArray]]:
+        state = cycle.state
+        # Few distinct taint sets exist in a cluster; decide once per set, then fan out.
+        groups = cycle.cache.get(state, ("taint-groups",))
+        if groups is None:
+            by_set: dict[tuple[Taint, ...], list[int]] = {}
+            for i, node in enumerate(state.nodes):
+                if node.taints:
+                    by_set.setdefault(node.taints, []).append(i)
+            groups = {taints: np.array(idx) for taints, idx in by_set.items()}
+            cycle.cache.put(("taint-groups",), groups)
+        masks: dict[str, BoolArray] = {}
+        for taints, idx in groups.items():
+            taint = first_untolerated(taints, tolerations)
+            if taint is not None:
+                reason = f"node(s) had untolerated taint {taint}"
+                mask = masks.setdefault(reason, np.zeros(len(state), dtype=np.bool_))
+                mask[idx] = True
+        return list(masks.items())

@@ -1,0 +1,94 @@
+"""The scheduling framework's shapes: a per-cycle context and the filter and score interfaces.
+
+It follows the kube-scheduler framework, vectorized: a filter plugin looks at every node at
+once and returns, per failure reason, a mask of the nodes that fail for it; a score plugin
+returns one integer score (0..100) per node. Plugins are small classes, one per file, so that a
+new policy is a new file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
+from gpuplane.objects.pod import Pod
+from gpuplane.placement.gpu_fit import GpuFit
+
+MAX_NODE_SCORE = 100
+
+
+@dataclass
+class Cycle:
+    """Everything one scheduling cycle of one pod knows; plugins share work through it."""
+
+    pod: Pod
+    state: ClusterState
+    cache: NodeCache
+    gpu: GpuFit
+    #: Nodes that passed every filter (set before scoring).
+    feasible: BoolArray | None = None
+
+
+class FilterPlugin(Protocol):
+    """Says which nodes cannot run the pod, and why (kube-scheduler's reason strings)."""
+
+    name: str
+
+    def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
+        """(reason, mask of failing nodes) pairs; nodes in no mask pass."""
+        ...
+
+
+class ScorePlugin(Protocol):
+    """Ranks feasible nodes; higher is better, 0..MAX_NODE_SCORE.
+
+    A score covers every node (one numpy expression is cheaper than gathering the feasible
+    ones); values at nodes outside `cycle.feasible` are ignored. A plugin whose per-node work
+    is costly computes only where `cycle.feasible` is set.
+    """
+
+    name: str
+
+    def score(self, cycle: Cycle) -> IntArray:
+        """One score per node of the cluster."""
+        ...
+
+
+@dataclass
+class NodeCache:
+    """Answers that only change when nodes change (labels, taints), keyed by a pod's constraints.
+
+    Pods of one Job share constraints, so their node masks are computed once. The cache is
+    dropped whenever the set of nodes is rebuilt (`generation` changes).
+    """
+
+    generation: int = -1
+    entries: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def get(self, state: ClusterState, key: tuple[Any, ...]) -> Any | None:
+        if self.generation != state.generation:
+            self.entries.clear()
+            self.generation = state.generation
+        return self.entries.get(key)
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        self.entries[key] = value
+
+
+def fit_error(total_nodes: int, histogram: dict[str, int]) -> str:
+    """kube-scheduler's FitError text: `0/N nodes are available: <count> <reason>, ...`.
+
+    Reasons are formatted as "<count> <reason>" and sorted as strings, like kube-scheduler.
+    """
+    reasons = sorted(f"{count} {reason}" for reason, count in histogram.items())
+    text = f"0/{total_nodes} nodes are available"
+    if reasons:
+        text += ": " + ", ".join(reasons)
+    return text + "."
+
+
+def all_nodes(state: ClusterState) -> BoolArray:
+    return np.ones(len(state), dtype=np.bool_)
