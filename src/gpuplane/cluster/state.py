@@ -98,6 +98,9 @@ class ClusterState:
         self.bindings: dict[str, Binding] = {}
         #: Bumped whenever nodes, their labels or taints change; caches of node masks key on it.
         self.generation = 0
+        #: Bumped per node on every reserve, release or health change of that node, so that
+        #: score plugins can cache per-node work and redo it only where something changed.
+        self.node_version: IntArray = np.zeros(n, dtype=np.int64)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -130,6 +133,7 @@ class ClusterState:
         return idle
 
     def _summarize(self, i: int) -> None:
+        self.node_version[i] += 1
         healthy = self.gpu_healthy[i]
         self.gpu_free_node[i] = int(self.gpu_free_milli[i][healthy].sum())
         self.gpu_idle_count[i] = int(np.count_nonzero(self._idle_row(i)))
@@ -193,6 +197,7 @@ class ClusterState:
 
     def _apply(self, b: Binding, sign: int) -> None:
         i = b.node
+        self.node_version[i] += 1
         self.cpu_free[i] += sign * b.cpu_milli
         self.mem_free[i] += sign * b.memory_mib
         self.pods_free[i] += sign
