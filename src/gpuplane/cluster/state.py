@@ -133,7 +133,6 @@ class ClusterState:
         return idle
 
     def _summarize(self, i: int) -> None:
-        self.node_version[i] += 1
         healthy = self.gpu_healthy[i]
         self.gpu_free_node[i] = int(self.gpu_free_milli[i][healthy].sum())
         self.gpu_idle_count[i] = int(np.count_nonzero(self._idle_row(i)))
@@ -165,6 +164,7 @@ class ClusterState:
             raise IndexError(f"node {self.nodes[node].name} has no GPU {gpu}")
         self.gpu_healthy[node, gpu] = healthy
         self._summarize(node)
+        self.node_version[node] += 1
 
     def _check(self, b: Binding) -> None:
         i = b.node
