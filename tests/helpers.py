@@ -10,6 +10,9 @@ from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.scheduling import Taint, Toleration
+from gpuplane.objects.sharing import GpuSharing, NodeSharing, SharingKind
+
+FRACTIONAL = NodeSharing(GpuSharing(SharingKind.FRACTIONAL))
 
 GPU_TAINT = Taint("nvidia.com/gpu", "present")
 TOLERATE_GPU = Toleration("nvidia.com/gpu", "Exists")

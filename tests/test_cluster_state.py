@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from gpuplane.cluster import Binding, CapacityError, ClusterState
 from gpuplane.placement import Placement, Scheduler
-from helpers import fraction, gpu_node, pod, whole
+from helpers import FRACTIONAL, fraction, gpu_node, pod, whole
 
 
 def snapshot(state: ClusterState):
@@ -73,7 +73,9 @@ steps = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(steps, st.sampled_from(["most-allocated", "least-allocated"]))
 def test_random_place_and_release_keep_invariants(ops, profile):
-    state = ClusterState([gpu_node(f"n{i}", gpus=g) for i, g in enumerate((8, 4, 1))])
+    state = ClusterState(
+        [gpu_node(f"n{i}", gpus=g, sharing=FRACTIONAL) for i, g in enumerate((8, 4, 1))]
+    )
     sched = Scheduler(state, profile)
     initial = snapshot(state)
     history = []  # (pod key, snapshot before it was placed)
@@ -100,7 +102,7 @@ def test_random_place_and_release_keep_invariants(ops, profile):
 @settings(max_examples=100, deadline=None)
 @given(steps)
 def test_release_right_after_reserve_restores_state_exactly(ops):
-    state = ClusterState([gpu_node("a", gpus=4), gpu_node("b", gpus=2)])
+    state = ClusterState([gpu_node("a", gpus=4, sharing=FRACTIONAL), gpu_node("b", gpus=2)])
     sched = Scheduler(state)
     for i, (_, gpu, cpu, _) in enumerate(ops):
         before = snapshot(state)

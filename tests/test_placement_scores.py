@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gpuplane.cluster import ClusterState
 from gpuplane.placement import Placement, Scheduler
-from helpers import cpu_node, fraction, gpu_node, pod, whole
+from helpers import FRACTIONAL, cpu_node, fraction, gpu_node, pod, whole
 
 
 def place_all(state, profile, pods):
@@ -61,7 +61,7 @@ def test_whole_gpus_take_lowest_free_indices():
 
 
 def test_fraction_packs_onto_the_fullest_gpu_that_fits():
-    state = ClusterState([gpu_node("a", gpus=2)])
+    state = ClusterState([gpu_node("a", gpus=2, sharing=FRACTIONAL)])
     a, b, c = place_all(
         state,
         "most-allocated",
@@ -74,7 +74,7 @@ def test_fraction_packs_onto_the_fullest_gpu_that_fits():
 
 
 def test_fraction_with_named_memory_and_memory_limits():
-    state = ClusterState([gpu_node("a", gpus=1)])
+    state = ClusterState([gpu_node("a", gpus=1, sharing=FRACTIONAL)])
     sched = Scheduler(state)
     first = sched.place(pod("a", fraction(100, memory_mib=80_000)))
     assert isinstance(first, Placement) and first.gpu_memory_mib == (80_000,)
@@ -84,7 +84,7 @@ def test_fraction_with_named_memory_and_memory_limits():
 
 
 def test_whole_gpu_never_lands_on_a_shared_gpu():
-    state = ClusterState([gpu_node("a", gpus=1)])
+    state = ClusterState([gpu_node("a", gpus=1, sharing=FRACTIONAL)])
     sched = Scheduler(state)
     assert isinstance(sched.place(pod("f", fraction(100))), Placement)
     d = sched.schedule(pod("w", whole(1)))

@@ -121,3 +121,39 @@ def _search(
             return True
     starts.pop(index, None)
     return False
+
+
+#: mig-parted's "all-balanced" configs, by the GPU's compute slices: instances per compute size.
+_BALANCED: dict[int, dict[int, int]] = {7: {1: 2, 2: 1, 3: 1}, 4: {1: 2, 2: 1}}
+
+
+def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
+    """A layout by mig-parted's names: "all-disabled", "all-<profile>" or "all-balanced".
+
+    "all-<profile>" is as many instances of the profile as fit alone on the GPU; "all-balanced"
+    mixes the smallest profiles of 1, 2 and 3 compute slices as mig-parted's example config
+    does (on A100 80GB: 2 x 1g.10gb, 1 x 2g.20gb, 1 x 3g.40gb).
+    """
+    from gpuplane.errors import InputError
+
+    if name == "all-disabled":
+        return ()
+    if name == "all-balanced":
+        counts = _BALANCED.get(model.mig_compute_slices, {})
+        layout: list[str] = []
+        for slices, count in counts.items():
+            candidates = [
+                p
+                for p in model.mig_profiles
+                if p.compute_slices == slices and not p.media_extensions
+            ]
+            smallest = min(candidates, key=lambda p: (p.memory_slices, p.memory_mib))
+            layout += [smallest.name] * count
+        return tuple(layout)
+    if name.startswith("all-"):
+        profile = model.mig_profile(name.removeprefix("all-"))
+        return (profile.name,) * profile.max_instances
+    raise InputError(
+        f"unknown MIG layout name {name!r}",
+        hint="use all-disabled, all-balanced, all-<profile> or a list of profiles",
+    )

@@ -6,10 +6,11 @@ import sys
 
 import typer
 
-from gpuplane.cli import place
+from gpuplane.cli import place, replay
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
+replay.register(app)
 
 
 def main() -> None:

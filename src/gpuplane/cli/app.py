@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """A GPU control plane for Kubernetes, and a digital twin of it."""
@@ -31,6 +31,9 @@ def _root() -> None:
 #: Results go to stdout; warnings and errors to stderr, so that output can be piped.
 out = Console()
 err = Console(stderr=True)
+if not out.is_terminal and "COLUMNS" not in os.environ:
+    # Piped or in CI: rich would fall back to 80 columns and fold every table.
+    out.width = 160
 
 EXIT_INPUT_ERROR = 2
 

@@ -12,6 +12,7 @@ from gpuplane.cli.app import out, warn
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
+from gpuplane.objects.sharing import ISOLATION, SharingKind
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
 from gpuplane.placement.warnings import selector_warnings
 from gpuplane.quantity import format_memory
@@ -44,32 +45,78 @@ def place(
         for message in selector_warnings(pod, nodes):
             warn(message)
 
+    state = scheduler.state
     table = Table(title=f"{len(pods)} pods on {len(nodes)} nodes ({scheduler.profile.name})")
-    for column in ("POD", "GPU REQUEST", "NODE"):
+    for column in ("POD", "GPU REQUEST", "NODE", "MODE"):
         table.add_column(column, no_wrap=True)
     table.add_column("GPUS", overflow="fold")
     refused: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = []
+    modes: set[SharingKind] = set()
     for pod in pods:
         decision = scheduler.place(pod)
         if isinstance(decision, Placement):
-            table.add_row(pod.key, pod.gpu.describe(), decision.node, _devices(decision))
+            mode = _mode(state, decision)
+            if mode is not None:
+                modes.add(mode)
+            table.add_row(
+                pod.key,
+                pod.gpu.describe(),
+                decision.node,
+                mode.value if mode else "-",
+                _devices(state, decision),
+            )
+            notes += [(pod.key, note) for note in decision.notes]
         else:
-            table.add_row(pod.key, pod.gpu.describe(), "[red]Pending[/]", "[red]unschedulable[/]")
+            table.add_row(
+                pod.key, pod.gpu.describe(), "[red]Pending[/]", "", "[red]unschedulable[/]"
+            )
             refused.append((pod.key, decision.message))
     out.print(table)
+    for key, note in notes:
+        out.print(f"[yellow]{escape(key)}[/]: {escape(note)}", highlight=False, soft_wrap=True)
     # Reasons below the table, one line each, worded as kube-scheduler's FailedScheduling events.
     for key, message in refused:
         out.print(f"[red]{escape(key)}[/]: {escape(message)}", highlight=False, soft_wrap=True)
     placed = len(pods) - len(refused)
     out.print(f"{placed}/{len(pods)} pods placed, {len(refused)} unschedulable.")
+    if modes - {SharingKind.EXCLUSIVE} or len(modes) > 1:
+        out.print(_isolation_table(modes))
 
 
-def _devices(p: Placement) -> str:
-    """GPU indices on the node, with the share taken when it is less than a whole GPU."""
+def _mode(state: ClusterState, p: Placement) -> SharingKind | None:
+    if not p.gpus:
+        return None
+    return state.nodes[p.node_index].sharing.for_gpu(p.gpus[0]).kind
+
+
+def _devices(state: ClusterState, p: Placement) -> str:
+    """What the pod got on its node, in words a platform engineer reads at a glance."""
     parts = []
-    for gpu, milli, mem in zip(p.gpus, p.gpu_milli, p.gpu_memory_mib, strict=True):
-        parts.append(str(gpu) if milli == 1000 else f"{gpu} ({milli}m, {format_memory(mem)})")
+    index = state.device_index[p.node_index]
+    for k, (gpu, milli, mem) in enumerate(zip(p.gpus, p.gpu_milli, p.gpu_memory_mib, strict=True)):
+        device = index.get(p.devices[k]) if p.devices else None
+        if device is None:
+            whole = milli == 1000 and mem == state.gpu_mem_total[p.node_index, gpu]
+            parts.append(str(gpu) if whole else f"{gpu} ({milli}m, {format_memory(mem)})")
+        elif device.mig_profile is not None:
+            parts.append(f"{gpu}: {device.mig_profile} @ slice {device.mig_start}")
+        elif device.replica is not None:
+            parts.append(f"{gpu}: replica {device.replica}")
+        else:
+            parts.append(str(gpu))
     parts += [f"{count} x {name}" for name, count in p.extended.items() if count]
     return ", ".join(parts) or "-"
 
 
+def _isolation_table(modes: set[SharingKind]) -> Table:
+    """What each sharing mode in use trades away, so the choice is visible."""
+    table = Table(title="What each sharing mode isolates")
+    for column in ("MODE", "MEMORY ISOLATION", "FAULT ISOLATION", "COMPUTE", "NOTE"):
+        table.add_column(column)
+    for mode in SharingKind:
+        if mode in modes:
+            iso = ISOLATION[mode]
+            yes = {True: "yes", False: "[yellow]no[/]"}
+            table.add_row(mode.value, yes[iso.memory], yes[iso.fault], iso.compute, iso.note)
+    return table

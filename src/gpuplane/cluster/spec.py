@@ -17,60 +17,39 @@ clusters (nvidia.com/gpu.product, ...) select the same nodes here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from gpuplane import quantity
 from gpuplane.catalog import lookup
 from gpuplane.catalog.labels import gfd_labels
-from gpuplane.errors import ClusterSpecError, InputError, Location
+from gpuplane.cluster.sharing_spec import SharingSpec, node_sharing
+from gpuplane.cluster.spec_base import FieldError, Model, checked
+from gpuplane.errors import ClusterSpecError, Location
 from gpuplane.objects.node import Node
 from gpuplane.objects.scheduling import Taint, TaintEffect
-
-T = TypeVar("T")
-
-
-class _FieldError(ValueError):
-    """Carries an InputError through pydantic, which only collects ValueErrors."""
-
-    def __init__(self, error: InputError) -> None:
-        super().__init__(error.message)
-        self.error = error
+from gpuplane.objects.sharing import EXCLUSIVE_NODE
 
 
-def _checked(convert: Callable[[Any], T], value: Any) -> T:
-    try:
-        return convert(value)
-    except InputError as exc:
-        raise _FieldError(exc) from None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
-
-
-class GpuSpec(_Model):
+class GpuSpec(Model):
     model: str
     count: int = Field(ge=1, le=64)
 
     @field_validator("model")
     @classmethod
     def _known(cls, value: str) -> str:
-        return _checked(lookup, value).product
+        return checked(lookup, value).product
 
 
-class TaintSpec(_Model):
+class TaintSpec(Model):
     key: str = Field(min_length=1)
     value: str = ""
     effect: TaintEffect = TaintEffect.NO_SCHEDULE
 
 
-class NodePool(_Model):
+class NodePool(Model):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     count: int = Field(ge=0, le=100_000)
     cpu: int = Field(description="allocatable CPU in millicores")
@@ -79,19 +58,31 @@ class NodePool(_Model):
     gpu: GpuSpec | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[TaintSpec] = Field(default_factory=list)
+    #: How the pool's GPUs are shared; `gpuSharing` sets some GPUs apart by index.
+    sharing: SharingSpec | None = None
+    gpu_sharing: list[SharingSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sharing_fits_the_gpu(self) -> NodePool:
+        if (self.sharing or self.gpu_sharing) and self.gpu is None:
+            raise ValueError("sharing needs a gpu: this pool has no GPUs to share")
+        if self.gpu is not None:
+            # Raises on a mode the model cannot run (MIG on an L4, a layout that cannot fit).
+            node_sharing(self.sharing, self.gpu_sharing, lookup(self.gpu.model), self.gpu.count)
+        return self
 
     @field_validator("cpu", mode="before")
     @classmethod
     def _cpu(cls, value: Any) -> int:
-        return _checked(lambda v: quantity.millicores(v, round_up=False), value)
+        return checked(lambda v: quantity.millicores(v, round_up=False), value)
 
     @field_validator("memory", mode="before")
     @classmethod
     def _memory(cls, value: Any) -> int:
-        return _checked(lambda v: quantity.mebibytes(v, round_up=False), value)
+        return checked(lambda v: quantity.mebibytes(v, round_up=False), value)
 
 
-class ClusterSpec(_Model):
+class ClusterSpec(Model):
     name: str = "cluster"
     node_pools: list[NodePool] = Field(min_length=1)
 
@@ -109,7 +100,12 @@ class ClusterSpec(_Model):
         out: list[Node] = []
         for pool in self.node_pools:
             model = lookup(pool.gpu.model) if pool.gpu else None
-            gpu_labels = gfd_labels(model, pool.gpu.count) if model and pool.gpu else {}
+            sharing = (
+                node_sharing(pool.sharing, pool.gpu_sharing, model, pool.gpu.count)
+                if model and pool.gpu
+                else EXCLUSIVE_NODE
+            )
+            gpu_labels = gfd_labels(model, pool.gpu.count, sharing) if model and pool.gpu else {}
             taints = tuple(Taint(t.key, t.value, t.effect) for t in pool.taints)
             for i in range(pool.count):
                 name = f"{pool.name}-{i}"
@@ -130,6 +126,7 @@ class ClusterSpec(_Model):
                         gpu_memory_mib=model.memory_mib if model else 0,
                         labels=labels,
                         taints=taints,
+                        sharing=sharing,
                     )
                 )
         return out
@@ -149,7 +146,7 @@ def parse_cluster_spec(body: Any, file: str | None = None, line_of: Any = None) 
         line = line_of(path) if line_of is not None else None
         where = Location(file=file, line=line, field=field or None)
         cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, _FieldError):
+        if isinstance(cause, FieldError):
             raise ClusterSpecError(
                 cause.error.message, where=where, hint=cause.error.hint
             ) from None
@@ -189,7 +186,7 @@ def _fields_for(path: tuple[Any, ...]) -> list[str]:
         if info is None:
             break
         text = str(info.annotation)
-        for candidate in (NodePool, GpuSpec, TaintSpec):
+        for candidate in (NodePool, GpuSpec, TaintSpec, SharingSpec):
             if candidate.__name__ in text:
                 model = candidate
     return [f.alias or name for name, f in model.model_fields.items()]

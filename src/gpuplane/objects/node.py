@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gpuplane.errors import Location
 from gpuplane.objects.scheduling import Taint
+from gpuplane.objects.sharing import EXCLUSIVE_NODE, NodeSharing
 
 
 @dataclass(frozen=True)
@@ -30,4 +31,6 @@ class Node:
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = False
+    #: How the node's GPUs are shared; exclusive unless a spec, label or config says otherwise.
+    sharing: NodeSharing = EXCLUSIVE_NODE
     source: Location = field(default_factory=Location)

@@ -1,11 +1,27 @@
-"""Reading a v1 Node: allocatable resources (rounded down), GPU labels, taints."""
+"""Reading a v1 Node: allocatable resources (rounded down), GPU labels, sharing, taints.
+
+The GPU sharing mode comes from the labels GFD and the device plugin wrote (see
+`read_sharing`). Under sharing, allocatable nvidia.com/gpu is not the number of GPUs: it is
+GPUs x replicas under time-slicing and MPS, and MIG devices under MIG single; `gpu_count` is
+made the physical count again, and `gpu_memory_mib` the whole GPU's memory (under MIG single
+GFD's nvidia.com/gpu.memory is a MIG device's).
+"""
 
 from __future__ import annotations
 
+from gpuplane.catalog import GpuModel, lookup
+from gpuplane.errors import UnknownGpuModelError
 from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.node import Node
 from gpuplane.objects.read_resources import CPU, MEMORY, is_extended
 from gpuplane.objects.read_scheduling import read_taints
+from gpuplane.objects.read_sharing import (
+    physical_gpu_count,
+    product_model,
+    renamed_resource,
+    sharing_from_labels,
+)
+from gpuplane.objects.sharing import EXCLUSIVE_NODE, MigStrategy, SharingKind
 from gpuplane.objects.yamlio import Field, Warn
 from gpuplane.quantity import mebibytes, millicores, to_bytes, whole
 
@@ -45,20 +61,47 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
             to_bytes(value.value, value.where)
     labels_field = metadata["labels"]
     labels = labels_field.string_map()
+    product = labels.get(GPU_PRODUCT_LABEL) or None
+    model = _model(product)
+    gpu_memory = _gpu_memory(labels_field[GPU_MEMORY_LABEL])
+    lines = {key: line for key in labels if (line := labels_field[key].where.line) is not None}
+    advertised = {GPU: gpus, **extended}
+    place = labels_field.where
+    renamed = renamed_resource(advertised)
+    gpu_count = physical_gpu_count(
+        labels, advertised, place, model, lines=lines, renamed_to=renamed
+    )
+    sharing = (
+        sharing_from_labels(labels, gpu_count, place, model, lines=lines, renamed_to=renamed)
+        or EXCLUSIVE_NODE
+    )
+    if sharing.mig_strategy is MigStrategy.SINGLE and SharingKind.MIG in sharing.kinds(gpu_count):
+        gpu_memory = model.memory_mib if model else 0  # the label holds a MIG device's
     return Node(
         name=name,
         cpu_milli=cpu,
         memory_mib=memory,
         pods=pods,
-        gpu_count=gpus,
-        gpu_model=labels.get(GPU_PRODUCT_LABEL) or None,
-        gpu_memory_mib=_gpu_memory(labels_field[GPU_MEMORY_LABEL]),
+        gpu_count=gpu_count,
+        gpu_model=model.product if model else product,
+        gpu_memory_mib=gpu_memory,
         extended=dict(sorted(extended.items())),
         labels=labels,
         taints=read_taints(spec["taints"]),
         unschedulable=spec["unschedulable"].boolean(False),
+        sharing=sharing,
         source=root.where,
     )
+
+
+def _model(product: str | None) -> GpuModel | None:
+    """The catalog model of a product label, or None for a product gpuplane does not know."""
+    if not product:
+        return None
+    try:
+        return lookup(product_model(product))
+    except UnknownGpuModelError:
+        return None  # an unknown GPU still schedules as whole GPUs
 
 
 def _gpu_memory(label: Field) -> int:

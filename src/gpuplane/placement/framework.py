@@ -3,7 +3,8 @@
 It follows the kube-scheduler framework, vectorized: a filter plugin looks at every node at
 once and returns, per failure reason, a mask of the nodes that fail for it; a score plugin
 returns one integer score (0..100) per node. Plugins are small classes, one per file, so that a
-new policy is a new file.
+new policy is a new file. A profile may also name a device plugin, which chooses the GPUs a pod
+gets on its node when a policy has its own rule for that (FGD tries each GPU).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
 from gpuplane.objects.pod import Pod
+from gpuplane.placement.assign import Assignment
+from gpuplane.placement.fragmentation import TargetWorkload
 from gpuplane.placement.gpu_fit import GpuFit
 
 MAX_NODE_SCORE = 100
@@ -30,6 +33,12 @@ class Cycle:
     gpu: GpuFit
     #: Nodes that passed every filter (set before scoring).
     feasible: BoolArray | None = None
+    #: The scheduler's seeded generator: every random choice a plugin makes draws from it.
+    rng: np.random.Generator | None = None
+    #: The workload the cluster expects (FGD's target workload); None when nobody said.
+    workload: TargetWorkload | None = None
+    #: Scratch space a plugin keeps between its steps of this cycle (kube's CycleState).
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class FilterPlugin(Protocol):
@@ -54,6 +63,16 @@ class ScorePlugin(Protocol):
 
     def score(self, cycle: Cycle) -> IntArray:
         """One score per node of the cluster."""
+        ...
+
+
+class DevicePlugin(Protocol):
+    """Chooses the devices or GPU shares a pod gets on the node the scores picked."""
+
+    name: str
+
+    def assign(self, cycle: Cycle, node: int) -> Assignment | None:
+        """The pod's assignment on `node`, or None to keep the default (GpuFit.assign)."""
         ...
 
 

@@ -1,16 +1,15 @@
-"""Which GPUs of which nodes can take a pod's GPU request, and which ones it gets.
+"""Which nodes can take a pod's GPU request, and which devices or GPU shares it gets there.
 
-Per-GPU rules (the brain's units: milli-GPU and MiB):
+Requests for advertised devices (whole GPUs `nvidia.com/gpu`, shared replicas, MIG instances,
+vGPUs, renamed resources) are checked against the node's free device counts, which the
+ClusterState keeps per resource; a node whose devices of that resource refuse requests for
+more than one replica (the device plugin's failRequestsGreaterThanOne) refuses bigger ones.
+Dynamic-MIG nodes also count the instances they could create by reshaping idle GPUs.
 
-* A whole GPU needs a GPU with nothing on it: all 1000 milli-GPU and all its memory free.
-* A fraction needs `milli` free compute and its memory free on each of `count` GPUs. Memory is
-  what the user named (MiB or percent); when only compute was named, the fraction takes the
-  same fraction of the GPU's memory, so that neither can be oversubscribed by the other's pods.
-* MIG instances and shared replicas are, until a node has a sharing mode, counted like any other
-  extended resource the node advertises.
-
-Unhealthy GPUs take no new work. Device choice packs: among the GPUs that fit, a fraction goes
-to the fullest one (leaving whole GPUs whole); whole GPUs are taken lowest index first.
+Fractions (HAMi, KAI) are checked GPU by GPU over the GPUs in fractional mode: each needs
+`milli` free compute and its memory free. Memory is what the user named (MiB or percent);
+when only compute was named, the fraction takes the same fraction of the GPU's memory, so
+that neither can be oversubscribed by the other's pods. Unhealthy GPUs take no new work.
 """
 
 from __future__ import annotations
@@ -19,8 +18,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpuplane.cluster.devices import gpu_devices
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
-from gpuplane.objects.gpu_request import GPU, GpuKind, GpuRequest
+from gpuplane.objects.gpu_request import GPU, MIG_PREFIX, GpuKind, GpuRequest
+from gpuplane.placement.assign import (
+    Assignment,
+    dynamic_capacity,
+    pick_devices,
+    pick_fraction,
+    reshape_plan,
+)
+
+NO_FRACTIONAL_GPUS = "node(s) had no GPUs shared by fraction"
+ONE_REPLICA_ONLY = (
+    "node(s) refuse requests for more than one shared GPU (failRequestsGreaterThanOne)"
+)
+
+
+def request_resource(request: GpuRequest) -> str:
+    """The extended resource a device request counts against."""
+    if request.kind is GpuKind.WHOLE:
+        return GPU
+    if request.kind is GpuKind.MIG:
+        return f"{MIG_PREFIX}{request.mig_profile}"
+    return request.resource
 
 
 @dataclass
@@ -29,21 +50,29 @@ class GpuFit:
 
     request: GpuRequest
     state: ClusterState
+    #: Per-node values that outlive the cycle (dynamic MIG capacity), by node version.
+    memo: dict[str, tuple[IntArray, IntArray]] | None = None
     _usable: BoolArray | None = None
     _need_mem: IntArray | None = None
 
     @property
-    def per_gpu(self) -> bool:
-        """True when the request is placed on concrete GPUs (whole or fraction)."""
-        return self.request.wants_gpu and self.request.kind in (GpuKind.WHOLE, GpuKind.FRACTION)
+    def fraction(self) -> bool:
+        return self.request.wants_gpu and self.request.kind is GpuKind.FRACTION
+
+    @property
+    def resource(self) -> str | None:
+        """The device resource asked for, or None for fractions and no GPU."""
+        if not self.request.wants_gpu or self.fraction:
+            return None
+        return request_resource(self.request)
+
+    # -- fractions ---------------------------------------------------------------------------
 
     def need_memory(self) -> IntArray:
-        """GPU memory (MiB) the request needs on each GPU slot, as a (nodes, slots) array."""
+        """GPU memory (MiB) a fraction needs on each GPU slot, as a (nodes, slots) array."""
         if self._need_mem is None:
             req, total = self.request, self.state.gpu_mem_total
-            if req.kind is GpuKind.WHOLE:
-                need = total
-            elif req.memory_mib is not None:
+            if req.memory_mib is not None:
                 need = np.full_like(total, req.memory_mib)
             elif req.memory_percent is not None:
                 need = -((-total * req.memory_percent) // 100)
@@ -53,56 +82,155 @@ class GpuFit:
         return self._need_mem
 
     def usable(self) -> BoolArray:
-        """(nodes, slots): GPUs that can take one device's share of the request."""
+        """(nodes, slots): fractional GPUs that can take one GPU's part of the request."""
         if self._usable is None:
             s, req = self.state, self.request
-            milli = 1000 if req.kind is GpuKind.WHOLE else req.milli
             self._usable = (
-                s.gpu_healthy & (s.gpu_free_milli >= milli) & (s.gpu_free_mem >= self.need_memory())
+                s.gpu_fractional
+                & s.gpu_healthy
+                & (s.gpu_free_milli >= req.milli)
+                & (s.gpu_free_mem >= self.need_memory())
             )
         return self._usable
+
+    # -- filtering ---------------------------------------------------------------------------
 
     def failures(self) -> list[tuple[str, BoolArray]]:
         """(reason, failing-node mask) for the GPU part of NodeResourcesFit."""
         req, s = self.request, self.state
         if not req.wants_gpu:
             return []
-        if not self.per_gpu:
-            resource = req.resource
-            col = s.ext_col.get(resource)
-            free = s.ext_free[:, col] if col is not None else np.zeros(len(s), dtype=np.int64)
-            return [(f"Insufficient {resource}", free < req.count)]
-        if req.kind is GpuKind.WHOLE:
-            return [(f"Insufficient {GPU}", s.gpu_idle_count < req.count)]
+        if self.fraction:
+            return self._fraction_failures()
+        resource = request_resource(req)
+        col = s.ext_col.get(resource)
+        free = s.ext_free[:, col] if col is not None else np.zeros(len(s), dtype=np.int64)
+        short = free < req.count
+        if req.kind is GpuKind.MIG and short.any():
+            short = short & ~self._dynamic_fits(resource, short)
+        out = [(f"Insufficient {resource}", short)]
+        if req.count > 1:
+            out.append((ONE_REPLICA_ONLY, self._one_replica_only(resource) & ~short))
+        return out
+
+    def _fraction_failures(self) -> list[tuple[str, BoolArray]]:
+        req, s = self.request, self.state
+        has_fractional = s.gpu_fractional.any(axis=1)
         fits = self.usable().sum(axis=1) >= req.count
-        # A fraction: say which of compute or memory is short, the way HAMi users read it.
-        compute_ok = (s.gpu_healthy & (s.gpu_free_milli >= req.milli)).sum(axis=1) >= req.count
-        short_compute = ~fits & ~compute_ok
+        compute_ok = (s.gpu_fractional & s.gpu_healthy & (s.gpu_free_milli >= req.milli)).sum(
+            axis=1
+        ) >= req.count
+        short = ~fits & has_fractional
         return [
-            ("Insufficient GPU compute share", short_compute),
-            ("Insufficient GPU memory", ~fits & compute_ok),
+            (NO_FRACTIONAL_GPUS, ~has_fractional),
+            ("Insufficient GPU compute share", short & ~compute_ok),
+            ("Insufficient GPU memory", short & compute_ok),
         ]
 
-    def choose(self, node: int) -> list[tuple[int, int, int]]:
-        """(gpu index, milli, memory MiB) for each device the pod gets on `node`."""
-        req = self.request
-        if not self.per_gpu:
-            return []
-        if req.kind is GpuKind.WHOLE:
-            chosen = self.state.idle_gpus(node)[: req.count]
-            milli = 1000
-        else:
-            usable = np.flatnonzero(self.usable()[node])
-            # Fullest GPU first (least free compute), ties by index: packs fractions together.
-            free = self.state.gpu_free_milli[node, usable]
-            chosen = usable[np.lexsort((usable, free))][: req.count]
-            milli = req.milli
-        need = self.need_memory()[node]
-        return [(int(g), milli, int(need[g])) for g in chosen]
+    def _dynamic_fits(self, resource: str, short: BoolArray) -> BoolArray:
+        """Nodes that reach the count by reshaping idle MIG GPUs (dynamic MIG nodes only).
 
-    def extended_taken(self) -> dict[str, int]:
-        """Extended resources the GPU request takes when it is not placed per GPU."""
-        req = self.request
-        if req.wants_gpu and not self.per_gpu:
-            return {req.resource: req.count}
-        return {}
+        The capacity per node is remembered with the node's version, so each cycle
+        recomputes it only for nodes that changed since (usually the one last bound).
+        """
+        s, req = self.state, self.request
+        memo = self.memo if self.memo is not None else {}
+        cached = memo.get(resource)
+        if cached is None or len(cached[0]) != len(s):
+            cached = (np.full(len(s), -1, dtype=np.int64), np.zeros(len(s), dtype=np.int64))
+            memo[resource] = cached
+        versions, capacity = cached
+        dynamic = self._dynamic_nodes(resource)
+        stale = np.flatnonzero(dynamic & short & (versions != s.node_version))
+        for i in stale:
+            capacity[i] = dynamic_capacity(s, int(i), req.mig_profile or "")
+            versions[i] = s.node_version[i]
+        out: BoolArray = dynamic & (capacity >= req.count)
+        return out
+
+    def _dynamic_nodes(self, resource: str) -> BoolArray:
+        s = self.state
+        key = f"dynamic-mig-nodes {resource} {s.generation}"
+        memo = self.memo if self.memo is not None else {}
+        if key not in memo:
+            mask = np.array(
+                [
+                    n.sharing.dynamic_mig and resource in s.device_backed[i]
+                    for i, n in enumerate(s.nodes)
+                ],
+                dtype=np.int64,
+            )
+            memo[key] = (mask, mask)
+        nodes: BoolArray = memo[key][0].astype(np.bool_)
+        return nodes
+
+    def _one_replica_only(self, resource: str) -> BoolArray:
+        s = self.state
+        return np.array(
+            [
+                any(
+                    node.sharing.for_gpu(g).fail_requests_greater_than_one
+                    and node.sharing.for_gpu(g).replicated
+                    and node.sharing.for_gpu(g).resource == resource
+                    for g in range(node.gpu_count)
+                )
+                for node in s.nodes
+            ],
+            dtype=np.bool_,
+        )
+
+    # -- assigning ---------------------------------------------------------------------------
+
+    def assign(self, node: int) -> Assignment:
+        """The devices or shares the pod gets on `node` (which passed the filters)."""
+        req, s = self.request, self.state
+        if not req.wants_gpu:
+            return Assignment()
+        if self.fraction:
+            return pick_fraction(
+                s, node, self.usable()[node], self.need_memory()[node], req.milli, req.count
+            )
+        resource = request_resource(req)
+        found = pick_devices(s, node, resource, req.count)
+        if len(found.devices) < req.count and req.kind is GpuKind.MIG:
+            return self._reshape(node, resource, found)
+        return found
+
+    def _reshape(self, node: int, resource: str, found: Assignment) -> Assignment:
+        """Devices after reshaping idle MIG GPUs: kept ones elsewhere, new ones where reshaped."""
+        s, req = self.state, self.request
+        plan = reshape_plan(s, node, req.mig_profile or "", req.count - len(found.devices))
+        reshaped = {gpu for gpu, _ in plan}
+        sharing = s.nodes[node].sharing
+        kept = [
+            s.device_index[node][d]
+            for d in found.devices
+            if s.device_index[node][d].gpu not in reshaped
+        ]
+        new = [
+            d
+            for gpu, layout in plan
+            for d in gpu_devices(
+                gpu,
+                sharing.for_gpu(gpu),
+                s.models[node],
+                s.nodes[node].gpu_memory_mib,
+                sharing.mig_strategy,
+                layout,
+            )
+            if d.resource == resource
+        ]
+        chosen = (kept + new)[: req.count]
+        return Assignment(
+            gpus=tuple(d.gpu for d in chosen),
+            milli=tuple(d.milli for d in chosen),
+            memory_mib=tuple(d.memory_mib for d in chosen),
+            devices=tuple(d.id for d in chosen),
+            reconfigure=plan,
+            notes=tuple(f"MIG reconfigured: GPU {g} -> {[p for p, _ in lay]}" for g, lay in plan),
+        )
+
+    def choose(self, node: int) -> list[tuple[int, int, int]]:
+        """(gpu index, milli, memory MiB) per device or share the pod gets on `node`."""
+        a = self.assign(node)
+        return list(zip(a.gpus, a.milli, a.memory_mib, strict=True))

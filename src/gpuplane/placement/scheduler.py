@@ -2,8 +2,11 @@
 
 The cycle is pure: `schedule` decides and changes nothing; `place` also reserves the decision in
 the ClusterState. Ties between equal scores go to the node that comes first in cluster order
-(kube-scheduler picks at random among ties; a fixed rule keeps runs reproducible). Every node is
-scored (percentageOfNodesToScore = 100).
+(kube-scheduler picks at random among ties; a fixed rule keeps runs reproducible; the FGD
+artifact's scheduler does the same with randomly renamed nodes, which a replay reproduces by
+permuting the node list). Every node is scored (percentageOfNodesToScore = 100). Devices are
+chosen by the profile's device plugin when it has one and it answers, else by GpuFit. Plugins
+that choose at random draw from the scheduler's seeded generator.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpuplane.cluster.state import BoolArray, ClusterState, binding_for
+from gpuplane.cluster.state import BoolArray, ClusterState, IntArray, binding_for
 from gpuplane.objects.pod import Pod
+from gpuplane.placement.assign import pick_devices
+from gpuplane.placement.fragmentation import TargetWorkload
 from gpuplane.placement.framework import Cycle, NodeCache, fit_error
 from gpuplane.placement.gpu_fit import GpuFit
 from gpuplane.placement.profiles import DEFAULT_PROFILE, Profile, profile
@@ -29,7 +34,14 @@ class Placement:
     gpus: tuple[int, ...] = ()
     gpu_milli: tuple[int, ...] = ()
     gpu_memory_mib: tuple[int, ...] = ()
+    #: Advertised devices taken (replicas, MIG instances, ...), parallel to `gpus`.
+    devices: tuple[str, ...] = ()
+    #: Extended resources taken as plain counts (not backed by devices).
     extended: dict[str, int] = field(default_factory=dict)
+    #: MIG layouts to apply first (dynamic MIG), as (GPU index, ((profile, start), ...)).
+    reconfigure: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ()
+    #: Things the user should know about this placement (e.g. replicas sharing one GPU).
+    notes: tuple[str, ...] = ()
     score: int = 0
 
 
@@ -48,15 +60,35 @@ Decision = Placement | Unschedulable
 class Scheduler:
     """Runs scheduling cycles over one ClusterState with one profile."""
 
-    def __init__(self, state: ClusterState, profile_: Profile | str = DEFAULT_PROFILE) -> None:
+    def __init__(
+        self,
+        state: ClusterState,
+        profile_: Profile | str = DEFAULT_PROFILE,
+        *,
+        rng: np.random.Generator | None = None,
+        workload: TargetWorkload | None = None,
+    ) -> None:
         self.state = state
         self.profile = profile(profile_) if isinstance(profile_, str) else profile_
         self.cache = NodeCache()
+        #: GpuFit's per-node values kept across cycles (keyed by node version inside).
+        self.gpu_memo: dict[str, tuple[IntArray, IntArray]] = {}
+        #: Plugins that choose at random draw from it (see Cycle.rng).
+        self.rng = rng
+        #: The workload the cluster expects, for workload-aware scores (FGD).
+        self.workload = workload
 
     def schedule(self, pod: Pod) -> Decision:
         """Decide where `pod` goes, without changing the state."""
         state = self.state
-        cycle = Cycle(pod=pod, state=state, cache=self.cache, gpu=GpuFit(pod.gpu, state))
+        cycle = Cycle(
+            pod=pod,
+            state=state,
+            cache=self.cache,
+            gpu=GpuFit(pod.gpu, state, memo=self.gpu_memo),
+            rng=self.rng,
+            workload=self.workload,
+        )
         results = [plugin.filter(cycle) for plugin in self.profile.filters]
         failed = np.zeros(len(state), dtype=np.bool_)
         for failures in results:
@@ -72,23 +104,43 @@ class Scheduler:
         total[failed] = -1
         # argmax returns the first maximum: cluster order breaks ties.
         node = best = int(np.argmax(total))
-        devices = cycle.gpu.choose(node)
+        chosen = self.profile.devices.assign(cycle, node) if self.profile.devices else None
+        assignment = chosen if chosen is not None else cycle.gpu.assign(node)
+        # Other extended resources that this node backs with devices (a renamed replica, a
+        # vGPU type) get devices too; the rest are plain counts.
+        plain = {}
+        for resource, count in pod.extended.items():
+            if resource in state.device_backed[node]:
+                assignment = assignment + pick_devices(state, node, resource, count)
+            else:
+                plain[resource] = count
         return Placement(
             pod=pod,
             node=state.nodes[node].name,
             node_index=node,
-            gpus=tuple(d[0] for d in devices),
-            gpu_milli=tuple(d[1] for d in devices),
-            gpu_memory_mib=tuple(d[2] for d in devices),
-            extended={**pod.extended, **cycle.gpu.extended_taken()},
+            gpus=assignment.gpus,
+            gpu_milli=assignment.milli,
+            gpu_memory_mib=assignment.memory_mib,
+            devices=assignment.devices,
+            extended=plain,
+            reconfigure=assignment.reconfigure,
+            notes=assignment.notes,
             score=int(total[best]),
         )
 
     def bind(self, placement: Placement) -> None:
         """Reserve a placement in the state (the 'assume' step of kube-scheduler)."""
-        devices = zip(placement.gpus, placement.gpu_milli, placement.gpu_memory_mib, strict=True)
+        for gpu, layout in placement.reconfigure:
+            self.state.reconfigure_mig(placement.node_index, gpu, layout)
+        shares = zip(placement.gpus, placement.gpu_milli, placement.gpu_memory_mib, strict=True)
         self.state.reserve(
-            binding_for(placement.pod, placement.node_index, devices, extended=placement.extended)
+            binding_for(
+                placement.pod,
+                placement.node_index,
+                shares,
+                extended=placement.extended,
+                devices=placement.devices,
+            )
         )
 
     def place(self, pod: Pod) -> Decision:

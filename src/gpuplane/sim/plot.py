@@ -1,0 +1,69 @@
+"""Plots of replay results: GPU allocation against arrived workload, one line per policy.
+
+Drawn as the paper's Fig. 9(a) is: the median over seeds with the 25-75% band. Published runs,
+when given, are drawn dashed in the same colour, so a reader sees at a glance where the
+reproduction departs from them. Rendering uses matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gpuplane.sim.openb_results import COLUMNS, PAPER_POLICIES, Row
+
+
+def _band(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    data = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+    q25, median, q75 = np.nanpercentile(data, [25, 50, 75], axis=0)
+    return q25, median, q75
+
+
+def plot_allocation(
+    title: str,
+    runs: Mapping[str, Sequence[Row]],
+    path: str | Path,
+    published: Mapping[str, Sequence[Row]] | None = None,
+) -> Path:
+    """Write a PNG of allocation (%) against arrived GPU request (%) for each policy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.array(COLUMNS, dtype=float)
+    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
+    try:
+        for i, (policy, rows) in enumerate(runs.items()):
+            if not rows:
+                continue
+            colour = f"C{i}"
+            low, median, high = _band(rows)
+            ax.plot(x, median, color=colour, label=f"{policy} (gpuplane)")
+            ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+            theirs = (published or {}).get(policy)
+            if theirs:
+                ax.plot(
+                    x,
+                    _band(theirs)[1],
+                    color=colour,
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"{PAPER_POLICIES.get(policy, policy)} (published)",
+                )
+        ax.plot(x, x, color="grey", linewidth=0.8, linestyle=":", label="arrived = allocated")
+        ax.set_xlim(0, 130)
+        ax.set_ylim(0, 100)
+        ax.set_xlabel("Arrived GPU request (% of cluster GPUs)")
+        ax.set_ylabel("GPU allocation (% of cluster GPUs)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return out
