@@ -197,3 +197,21 @@ def test_unknown_policy_is_input_error(tmp_path):
     pod = pod_with(tmp_path, "limits: {nvidia.com/gpu: 1}")
     result = gpuplane("place", "--cluster", CLUSTER, "--policy", "magic", pod)
     assert result.returncode == 2 and "unknown placement policy 'magic'" in result.stderr
+
+
+def test_sharing_example_places_every_mode_and_explains():
+    result = gpuplane(
+        "place",
+        "--cluster",
+        ROOT / "examples/sharing/cluster.yaml",
+        ROOT / "examples/sharing/workloads",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for mode in ("exclusive", "mig", "mps", "time-slicing", "fractional"):
+        assert f" {mode} " in out
+    assert "1g.10gb @ slice" in out and "replica" in out and "(300m, 8000Mi)" in out
+    assert "2 replicas on GPU 1: one physical GPU, not 2" in out
+    assert "failRequestsGreaterThanOne" in out
+    assert "What each sharing mode isolates" in out
+    assert "19/20 pods placed, 1 unschedulable." in out

@@ -230,11 +230,15 @@ MODES = {
     "mig-dynamic": mig(["1g.10gb"] * 7, dynamic=True),
     "fractional": FRACTIONAL,
     "spread": SPREAD,
+    "vgpu": NodeSharing(
+        GpuSharing(SharingKind.VGPU, resource="nvidia.com/GRID_A100-20C", vgpu_memory_mib=20480)
+    ),
+    "mig-beside-whole": mig(["4g.40gb", "2g.20gb", "1g.10gb"], per_gpu={1: GpuSharing()}),
 }
 
 
 def requests_for(name):
-    if name.startswith("mig"):
+    if name.startswith("mig") and name != "mig-beside-whole":
         profiles = st.sampled_from(["1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"])
         if name == "mig-single":
             return st.builds(whole, st.integers(1, 3))
@@ -246,6 +250,13 @@ def requests_for(name):
         )
     if name == "time-slicing":
         return st.builds(shared, st.integers(1, 6))
+    if name == "vgpu":
+        return st.builds(shared, st.integers(1, 3), st.just("nvidia.com/GRID_A100-20C"))
+    if name == "mig-beside-whole":
+        profiles = st.sampled_from(["1g.10gb", "2g.20gb", "4g.40gb"])
+        return st.one_of(
+            st.builds(mig_req, profiles, st.integers(1, 2)), st.builds(whole, st.just(1))
+        )
     return st.builds(whole, st.integers(1, 4))
 
 
