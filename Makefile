@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench bench-openb clean
 
 # The stamp files make re-runs cheap: pip only runs again when pyproject.toml changes.
 $(VENV)/.stamp-run: pyproject.toml
@@ -34,6 +34,11 @@ test: $(VENV)/.stamp-dev
 
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python bench/place_throughput.py
+
+# The FGD paper's openb reproduction (380 replays, ~10 min on 2 cores) and replay speed.
+# Needs the trace in ../shared/data/openb (or GPUPLANE_OPENB_DIR); writes out/openb/.
+bench-openb: $(VENV)/.stamp-dev
+	$(BIN)/python bench/openb_replay.py --accuracy --speed --out out/openb
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from gpuplane.cluster import Binding, CapacityError, ClusterState
 from gpuplane.placement import Placement, Scheduler
+
 from helpers import FRACTIONAL, fraction, gpu_node, pod, whole
 
 

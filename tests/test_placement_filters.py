@@ -15,6 +15,7 @@ from gpuplane.objects.scheduling import (
     Toleration,
 )
 from gpuplane.placement import Placement, Scheduler, Unschedulable, fit_error
+
 from helpers import GPU_TAINT, TOLERATE_GPU, cpu_node, gpu_node, pod, whole
 
 NO_SCHEDULE, NO_EXECUTE, PREFER = (

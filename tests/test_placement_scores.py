@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gpuplane.cluster import ClusterState
 from gpuplane.placement import Placement, Scheduler
+
 from helpers import FRACTIONAL, cpu_node, fraction, gpu_node, pod, whole
 
 

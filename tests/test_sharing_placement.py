@@ -20,6 +20,7 @@ from gpuplane.objects.sharing import (
     SharingKind,
 )
 from gpuplane.placement import Placement, Scheduler, Unschedulable
+
 from helpers import fraction, gpu_node, pod, whole
 
 A100 = "NVIDIA-A100-SXM4-80GB"

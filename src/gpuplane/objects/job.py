@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from gpuplane.errors import Location
+from gpuplane.objects.hints import SimHints
 from gpuplane.objects.pod import Pod
 
 
@@ -17,6 +18,9 @@ class Job:
     completions: int | None = 1
     completion_mode: str = "NonIndexed"
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    #: The Job's simulator hints (its own annotations first, then its pod template's).
+    sim: SimHints = field(default_factory=SimHints)
     source: Location = field(default_factory=Location)
 
     def active_pods(self) -> list[Pod]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gpuplane.errors import Location
 from gpuplane.objects.gpu_request import NO_GPU, GpuRequest
+from gpuplane.objects.hints import SimHints
 from gpuplane.objects.scheduling import NodeAffinity, Toleration
 
 
@@ -36,6 +37,8 @@ class Pod:
     scheduler_name: str = "default-scheduler"
     #: The Job (or other owner) that made this pod, if any.
     owner: str | None = None
+    #: gpuplane.io/duration and gpuplane.io/checkpoint-interval, for the simulator.
+    sim: SimHints = field(default_factory=SimHints)
     source: Location = field(default_factory=Location)
 
     @property
