@@ -182,10 +182,15 @@ def test_pods_by_node_tracks_reserve_release_and_rebinding():
     index = PodsByNode()
     placed(s, pod("x", fraction(500), node_name="a"))
     placed(s, pod("y", whole(1), node_name="b"))
-    index.refresh(state)
+    first = index.refresh(state)
+    assert first.rebuilt and [b.pod for b in first.added] == ["default/x", "default/y"]
     assert [b.pod for b in index.on(0)] == ["default/x"]
     state.release("default/x")
     placed(s, pod("x", fraction(500), node_name="b"))
-    assert sorted(index.refresh(state).tolist()) == [0, 1]
+    changes = index.refresh(state)
+    assert sorted(changes.nodes.tolist()) == [0, 1] and not changes.rebuilt
+    assert [(b.pod, b.node) for b in changes.removed] == [("default/x", 0)]
+    assert [(b.pod, b.node) for b in changes.added] == [("default/x", 1)]
     assert index.on(0) == [] and [b.pod for b in index.on(1)] == ["default/y", "default/x"]
+    assert index.refresh(state).nodes.size == 0
     assert [binding_kind(b) for b in index.on(1)] == ["1-gpu", "share"]

@@ -56,6 +56,22 @@ DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 MIG_CONFIG = "nvidia.com/mig.config"
 MIG_CONFIG_STATE = "nvidia.com/mig.config.state"
 
+#: Driver and CUDA versions as GFD writes them (internal/lm/nvml.go): the driver's version
+#: split in parts and whole, and as "runtime" the CUDA version the driver supports.
+CUDA_DRIVER_MAJOR = "nvidia.com/cuda.driver-version.major"
+CUDA_DRIVER_MINOR = "nvidia.com/cuda.driver-version.minor"
+CUDA_DRIVER_REVISION = "nvidia.com/cuda.driver-version.revision"
+CUDA_DRIVER_FULL = "nvidia.com/cuda.driver-version.full"
+CUDA_RUNTIME_MAJOR = "nvidia.com/cuda.runtime-version.major"
+CUDA_RUNTIME_MINOR = "nvidia.com/cuda.runtime-version.minor"
+CUDA_RUNTIME_FULL = "nvidia.com/cuda.runtime-version.full"
+#: The older names of the same values, which GFD still writes beside the new ones.
+CUDA_DRIVER_MAJOR_OLD = "nvidia.com/cuda.driver.major"
+CUDA_DRIVER_MINOR_OLD = "nvidia.com/cuda.driver.minor"
+CUDA_DRIVER_REV_OLD = "nvidia.com/cuda.driver.rev"
+CUDA_RUNTIME_MAJOR_OLD = "nvidia.com/cuda.runtime.major"
+CUDA_RUNTIME_MINOR_OLD = "nvidia.com/cuda.runtime.minor"
+
 #: The suffixes of the labels GFD writes per advertised resource: "<resource>.<suffix>".
 RESOURCE_PRODUCT = "product"
 RESOURCE_COUNT = "count"

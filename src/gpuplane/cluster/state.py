@@ -170,6 +170,8 @@ class ClusterState:
         #: Bumped per node on every reserve, release, reconfiguration or health change of that
         #: node, so that score plugins can cache per-node work and redo only what changed.
         self.node_version: IntArray = np.zeros(n, dtype=np.int64)
+        #: Bumped on every change anywhere: "has anything changed since?" in O(1).
+        self.changes = 0
 
     def _mig_resources_of(self, i: int) -> frozenset[str]:
         model, node = self.models[i], self.nodes[i]
@@ -279,6 +281,7 @@ class ClusterState:
         self.gpu_healthy[node, gpu] = healthy
         self._refresh(node)
         self.node_version[node] += 1
+        self.changes += 1
 
     def reconfigure_mig(self, node: int, gpu: int, layout: MigLayout) -> MigReconfiguration:
         """Give an idle MIG GPU a new layout (dynamic MIG); refuses one in use or invalid."""
@@ -308,6 +311,7 @@ class ClusterState:
         self.mig_reconfigurations.append(event)
         self._refresh(node)
         self.node_version[node] += 1
+        self.changes += 1
         return event
 
     def _check(self, b: Binding) -> None:
@@ -359,6 +363,7 @@ class ClusterState:
     def _apply(self, b: Binding, sign: int) -> None:
         i = b.node
         self.node_version[i] += 1
+        self.changes += 1
         self.cpu_free[i] += sign * b.cpu_milli
         self.mem_free[i] += sign * b.memory_mib
         self.pods_free[i] += sign

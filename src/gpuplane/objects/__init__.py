@@ -1,8 +1,10 @@
 """Kubernetes objects as the brain sees them, and reading them from manifests.
 
-`read_manifests(paths)` reads Pods, Jobs, Nodes, PriorityClasses, ResourceQuotas and NVIDIA
-device plugin ConfigMaps from YAML files into the frozen dataclasses below, all or nothing:
-a bad manifest raises an `InputError` that names file:line and the field path.
+`read_manifests(paths)` reads Pods, Jobs, Nodes, PriorityClasses, ResourceQuotas, NVIDIA
+device plugin ConfigMaps, Kueue's ClusterQueues, LocalQueues, ResourceFlavors,
+WorkloadPriorityClasses and Cohorts, and Volcano's Queues and PodGroups from YAML files into the
+frozen dataclasses below, all or nothing: a bad manifest raises an `InputError` that names
+file:line and the field path.
 """
 
 from gpuplane.objects.device_plugin_config import (
@@ -12,10 +14,39 @@ from gpuplane.objects.device_plugin_config import (
     SharingConfig,
 )
 from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
+from gpuplane.objects.hints import (
+    CHECKPOINT_INTERVAL_ANNOTATION,
+    DURATION_ANNOTATION,
+    SimHints,
+)
 from gpuplane.objects.job import Job
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.policy import PriorityClass, ResourceQuota
+from gpuplane.objects.queues import (
+    PRIORITY_CLASS_LABEL,
+    QUEUE_NAME_LABEL,
+    VOLCANO_GROUP_ANNOTATION,
+    BorrowWithinCohort,
+    ClusterQueue,
+    Cohort,
+    FlavorQuotas,
+    LocalQueue,
+    PodGroup,
+    Preemption,
+    QueueingStrategy,
+    ReclaimWithinCohort,
+    ResourceFlavor,
+    ResourceGroup,
+    ResourceQuotaSpec,
+    VolcanoQueue,
+    WithinClusterQueue,
+    WorkloadPriorityClass,
+    queue_name,
+    workload_priority_class,
+)
+from gpuplane.objects.read_duration import read_duration
+from gpuplane.objects.read_quota import quota_amount
 from gpuplane.objects.reader import Manifests, read_manifests, read_text
 from gpuplane.objects.scheduling import (
     NodeAffinity,
@@ -28,26 +59,51 @@ from gpuplane.objects.scheduling import (
 )
 
 __all__ = [
+    "CHECKPOINT_INTERVAL_ANNOTATION",
+    "DURATION_ANNOTATION",
     "NO_GPU",
+    "PRIORITY_CLASS_LABEL",
+    "QUEUE_NAME_LABEL",
+    "VOLCANO_GROUP_ANNOTATION",
+    "BorrowWithinCohort",
+    "ClusterQueue",
+    "Cohort",
     "DevicePluginConfig",
     "DevicePluginConfigMap",
+    "FlavorQuotas",
     "GpuKind",
     "GpuRequest",
     "Job",
+    "LocalQueue",
     "Manifests",
     "Node",
     "NodeAffinity",
     "NodeSelectorRequirement",
     "NodeSelectorTerm",
     "Pod",
+    "PodGroup",
+    "Preemption",
     "PriorityClass",
+    "QueueingStrategy",
+    "ReclaimWithinCohort",
     "ReplicatedResource",
+    "ResourceFlavor",
+    "ResourceGroup",
     "ResourceQuota",
+    "ResourceQuotaSpec",
     "SelectorOperator",
     "SharingConfig",
+    "SimHints",
     "Taint",
     "TaintEffect",
     "Toleration",
+    "VolcanoQueue",
+    "WithinClusterQueue",
+    "WorkloadPriorityClass",
+    "queue_name",
+    "quota_amount",
+    "read_duration",
     "read_manifests",
     "read_text",
+    "workload_priority_class",
 ]

@@ -2,7 +2,9 @@
 
 Every document of every file is read before anything is returned; the first bad one raises its
 InputError, so a caller never applies half a set of manifests. Objects gpuplane does not model
-(Deployments, Services, other ConfigMaps, ...) are skipped with a warning.
+(Deployments, Services, other ConfigMaps, a kind of the same name from another API group such as
+KAI's Queue, ...) are skipped with a warning; a kind gpuplane reads, in a version of its group
+that gpuplane does not read, is an error.
 """
 
 from __future__ import annotations
@@ -17,14 +19,32 @@ from gpuplane.objects.job import Job
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.policy import PriorityClass, ResourceQuota
+from gpuplane.objects.queues import (
+    ClusterQueue,
+    Cohort,
+    LocalQueue,
+    PodGroup,
+    ResourceFlavor,
+    VolcanoQueue,
+    WorkloadPriorityClass,
+)
 from gpuplane.objects.read_configmap import (
     is_device_plugin_configmap,
     read_device_plugin_configmap,
 )
+from gpuplane.objects.read_hints import job_with_hints, pod_with_hints
 from gpuplane.objects.read_job import read_job
+from gpuplane.objects.read_kueue import (
+    read_cluster_queue,
+    read_cohort,
+    read_local_queue,
+    read_resource_flavor,
+    read_workload_priority_class,
+)
 from gpuplane.objects.read_node import read_node
 from gpuplane.objects.read_pod import read_pod
 from gpuplane.objects.read_policy import read_priority_class, read_resource_quota
+from gpuplane.objects.read_volcano import read_pod_group, read_volcano_queue
 from gpuplane.objects.yamlio import Document, Field, Warn, load_paths, load_text
 
 #: The apiVersion each kind is read from.
@@ -35,8 +55,25 @@ API_VERSIONS = {
     "ResourceQuota": "v1",
     "Job": "batch/v1",
     "PriorityClass": "scheduling.k8s.io/v1",
+    "ClusterQueue": "kueue.x-k8s.io/v1beta1",
+    "LocalQueue": "kueue.x-k8s.io/v1beta1",
+    "ResourceFlavor": "kueue.x-k8s.io/v1beta1",
+    "WorkloadPriorityClass": "kueue.x-k8s.io/v1beta1",
+    "Cohort": "kueue.x-k8s.io/v1alpha1",
+    "Queue": "scheduling.volcano.sh/v1beta1",
+    "PodGroup": "scheduling.volcano.sh/v1beta1",
 }
-_CLUSTER_SCOPED = ("Node", "PriorityClass")
+#: Other apiVersions a kind is also read from (Kueue moved Cohort to v1beta1 in 0.11).
+ALSO_READ_FROM = {"Cohort": ("kueue.x-k8s.io/v1beta1",)}
+_CLUSTER_SCOPED = (
+    "Node",
+    "PriorityClass",
+    "ClusterQueue",
+    "ResourceFlavor",
+    "WorkloadPriorityClass",
+    "Cohort",
+    "Queue",
+)
 
 
 @dataclass
@@ -49,6 +86,13 @@ class Manifests:
     priority_classes: list[PriorityClass] = field(default_factory=list)
     resource_quotas: list[ResourceQuota] = field(default_factory=list)
     device_plugin_configs: list[DevicePluginConfigMap] = field(default_factory=list)
+    cluster_queues: list[ClusterQueue] = field(default_factory=list)
+    local_queues: list[LocalQueue] = field(default_factory=list)
+    resource_flavors: list[ResourceFlavor] = field(default_factory=list)
+    workload_priority_classes: list[WorkloadPriorityClass] = field(default_factory=list)
+    cohorts: list[Cohort] = field(default_factory=list)
+    volcano_queues: list[VolcanoQueue] = field(default_factory=list)
+    pod_groups: list[PodGroup] = field(default_factory=list)
     #: Pods and Jobs together in file order, the order a user submits them in.
     workloads: list[Pod | Job] = field(default_factory=list)
     #: "file:line: message" for each object skipped or field ignored.
@@ -110,12 +154,14 @@ def _read_object(root: Field, reading: _Reading) -> None:
             _read_object(item, reading)
         return
     expected = API_VERSIONS.get(kind)
-    if expected is None:
+    accepted = (expected, *ALSO_READ_FROM.get(kind, ())) if expected is not None else ()
+    # A kind is named by its API group too: another group's Queue is another object.
+    if _group(api) not in {_group(version) for version in accepted}:
         reading.warn(root.where, f"{kind} ({api}) is not read by gpuplane; skipped")
         return
-    if api != expected:
+    if api not in accepted:
         raise root["apiVersion"].error(
-            f"gpuplane reads {kind} from apiVersion {expected}, got {api!r}"
+            f"gpuplane reads {kind} from apiVersion {' or '.join(accepted)}, got {api!r}"
         )
     if kind == "ConfigMap" and not is_device_plugin_configmap(root):
         name = root["metadata"]["name"].string()
@@ -125,14 +171,19 @@ def _read_object(root: Field, reading: _Reading) -> None:
     _READERS[kind](root, reading.warn, reading.out)
 
 
+def _group(api_version: str) -> str:
+    """The API group of an apiVersion ("" for the core group's "v1")."""
+    return api_version.rpartition("/")[0]
+
+
 def _pod(root: Field, warn: Warn, out: Manifests) -> None:
-    pod = read_pod(root, warn)
+    pod = pod_with_hints(read_pod(root, warn), root)
     out.pods.append(pod)
     out.workloads.append(pod)
 
 
 def _job(root: Field, warn: Warn, out: Manifests) -> None:
-    job = read_job(root, warn)
+    job = job_with_hints(read_job(root, warn), root)
     out.jobs.append(job)
     out.workloads.append(job)
 
@@ -153,6 +204,34 @@ def _configmap(root: Field, warn: Warn, out: Manifests) -> None:
     out.device_plugin_configs.append(read_device_plugin_configmap(root))
 
 
+def _cluster_queue(root: Field, warn: Warn, out: Manifests) -> None:
+    out.cluster_queues.append(read_cluster_queue(root, warn))
+
+
+def _local_queue(root: Field, warn: Warn, out: Manifests) -> None:
+    out.local_queues.append(read_local_queue(root, warn))
+
+
+def _resource_flavor(root: Field, warn: Warn, out: Manifests) -> None:
+    out.resource_flavors.append(read_resource_flavor(root, warn))
+
+
+def _workload_priority_class(root: Field, warn: Warn, out: Manifests) -> None:
+    out.workload_priority_classes.append(read_workload_priority_class(root, warn))
+
+
+def _cohort(root: Field, warn: Warn, out: Manifests) -> None:
+    out.cohorts.append(read_cohort(root, warn))
+
+
+def _volcano_queue(root: Field, warn: Warn, out: Manifests) -> None:
+    out.volcano_queues.append(read_volcano_queue(root, warn))
+
+
+def _pod_group(root: Field, warn: Warn, out: Manifests) -> None:
+    out.pod_groups.append(read_pod_group(root, warn))
+
+
 _READERS: dict[str, Callable[[Field, Warn, Manifests], None]] = {
     "Pod": _pod,
     "Job": _job,
@@ -160,4 +239,11 @@ _READERS: dict[str, Callable[[Field, Warn, Manifests], None]] = {
     "PriorityClass": _priority_class,
     "ResourceQuota": _resource_quota,
     "ConfigMap": _configmap,
+    "ClusterQueue": _cluster_queue,
+    "LocalQueue": _local_queue,
+    "ResourceFlavor": _resource_flavor,
+    "WorkloadPriorityClass": _workload_priority_class,
+    "Cohort": _cohort,
+    "Queue": _volcano_queue,
+    "PodGroup": _pod_group,
 }

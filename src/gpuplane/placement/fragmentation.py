@@ -35,12 +35,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
-from gpuplane.objects.gpu_request import GpuKind
+from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.scheduling import NodeAffinity
@@ -88,14 +89,22 @@ class Shape:
         return "|".join([f"{k}={v}" for k, v in self.selector] + values)
 
 
+@cache
+def gpu_share(request: GpuRequest) -> tuple[int, int]:
+    """(share per GPU in milli-GPU, GPU count): whole GPUs are 1000 each, fractions their share.
+
+    MIG instances and shared replicas are outside the model and count as (0, 0).
+    """
+    if request.wants_gpu and request.kind is GpuKind.WHOLE:
+        return 1000, request.count
+    if request.wants_gpu and request.kind is GpuKind.FRACTION:
+        return request.milli, request.count
+    return 0, 0
+
+
 def shape_of(pod: Pod) -> Shape:
-    """The shape of a pod: whole GPUs are 1000 milli each, fractions their share per GPU."""
-    req = pod.gpu
-    milli, count = 0, 0
-    if req.wants_gpu and req.kind is GpuKind.WHOLE:
-        milli, count = 1000, req.count
-    elif req.wants_gpu and req.kind is GpuKind.FRACTION:
-        milli, count = req.milli, req.count
+    """The shape of a pod: its CPU, its GPU share and count, and where it may run."""
+    milli, count = gpu_share(pod.gpu)
     return Shape(
         cpu_milli=pod.cpu_milli,
         gpu_milli=milli,

@@ -165,19 +165,26 @@ class GpuFit:
         return nodes
 
     def _one_replica_only(self, resource: str) -> BoolArray:
+        """Nodes whose replicas of `resource` refuse multi-replica requests (static per node)."""
         s = self.state
-        return np.array(
-            [
-                any(
-                    node.sharing.for_gpu(g).fail_requests_greater_than_one
-                    and node.sharing.for_gpu(g).replicated
-                    and node.sharing.for_gpu(g).resource == resource
-                    for g in range(node.gpu_count)
-                )
-                for node in s.nodes
-            ],
-            dtype=np.bool_,
-        )
+        memo = self.memo if self.memo is not None else {}
+        key = f"fail-gt1 {resource} {s.generation}"
+        if key not in memo:
+            mask = np.array(
+                [
+                    any(
+                        node.sharing.for_gpu(g).fail_requests_greater_than_one
+                        and node.sharing.for_gpu(g).replicated
+                        and node.sharing.for_gpu(g).resource == resource
+                        for g in range(node.gpu_count)
+                    )
+                    for node in s.nodes
+                ],
+                dtype=np.int64,
+            )
+            memo[key] = (mask, mask)
+        refuses: BoolArray = memo[key][0].astype(np.bool_)
+        return refuses
 
     # -- assigning ---------------------------------------------------------------------------
 

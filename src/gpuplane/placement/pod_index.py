@@ -8,9 +8,22 @@ whose version moved: only those nodes are checked for bindings that went away.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from gpuplane.cluster.state import Binding, ClusterState, IntArray
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a refresh found: nodes whose version moved, bindings added and removed."""
+
+    nodes: IntArray
+    added: list[Binding] = field(default_factory=list)
+    removed: list[Binding] = field(default_factory=list)
+    #: True when the index was rebuilt from scratch (new state or new node set).
+    rebuilt: bool = False
 
 
 class PodsByNode:
@@ -23,34 +36,37 @@ class PodsByNode:
         self._on: list[dict[str, Binding]] = []
         self._known: dict[str, Binding] = {}
 
-    def refresh(self, state: ClusterState) -> IntArray:
-        """Catch up with `state`; returns the nodes whose bindings may have changed."""
-        if state is not self._state or state.generation != self._generation:
+    def refresh(self, state: ClusterState) -> Changes:
+        """Catch up with `state` and say what changed since the last refresh."""
+        rebuilt = state is not self._state or state.generation != self._generation
+        if rebuilt:
             self._state, self._generation = state, state.generation
             self._version = np.full(len(state), -1, dtype=np.int64)
             self._on = [{} for _ in range(len(state))]
             self._known = {}
         changed = np.flatnonzero(state.node_version != self._version)
         if not changed.size:
-            return changed
+            return Changes(changed, rebuilt=rebuilt)
         bindings = state.bindings
-        fresh: list[Binding] = []
+        added: list[Binding] = []
         for key in reversed(bindings):
             binding = bindings[key]
             if self._known.get(key) is binding:
                 break
-            fresh.append(binding)
+            added.append(binding)
+        added.reverse()
+        removed: list[Binding] = []
         for i in changed:
             on = self._on[i]
             for key in [k for k, b in on.items() if bindings.get(k) is not b]:
                 if self._known.get(key) is on[key]:
                     del self._known[key]
-                del on[key]
-        for binding in reversed(fresh):
+                removed.append(on.pop(key))
+        for binding in added:
             self._on[binding.node][binding.pod] = binding
             self._known[binding.pod] = binding
         self._version[changed] = state.node_version[changed]
-        return changed
+        return Changes(changed, added, removed, rebuilt)
 
     def on(self, node: int) -> list[Binding]:
         """The bindings on `node` as of the last refresh, oldest first."""

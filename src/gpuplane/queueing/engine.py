@@ -29,13 +29,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from gpuplane.objects.gpu_request import GPU
+from gpuplane.objects.pod import Pod
 from gpuplane.objects.policy import ResourceQuota
 from gpuplane.objects.queues import (
+    BorrowWithinCohort,
     ClusterQueue,
     Cohort,
     LocalQueue,
     QueueingStrategy,
+    ReclaimWithinCohort,
     ResourceFlavor,
+    WithinClusterQueue,
 )
 from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.flavors import FlavorChoice, assign_flavors, with_flavor
@@ -140,6 +144,19 @@ class Queueing:
         self.active: dict[str, _Active] = {}
         self.reservation: _Reservation | None = None
         self.reasons: dict[str, str] = {}  # why a pending workload is waiting
+        # Which queues to look at in the next cycle. A queue whose heads could not be admitted
+        # is not looked at again until something that could help it happens: a workload of
+        # its cohort tree releases quota, or any workload releases cluster capacity.
+        self._dirty: set[str] = set()
+        self._waiting_capacity: set[str] = set()
+        self._root_of = {name: _root(node).name for name, node in self.tree.nodes.items()}
+        self._members: dict[str, set[str]] = {}
+        for name, root in self._root_of.items():
+            self._members.setdefault(root, set()).add(name)
+        self._count: dict[str, int] = dict.fromkeys(self.queues, 0)
+        self._unplaced: set[str] = set()
+        self._unplaceable: dict[tuple[object, ...], int] = {}
+        self._active_by_queue: dict[str, set[str]] = {q: set() for q in self.queues}
         self.preemptions = 0
         self.gang_timeouts = 0
 
@@ -163,56 +180,95 @@ class Queueing:
         entry = (-workload.priority, workload.created, next(self._seq), workload.key)
         heapq.heappush(self._heaps[queue], entry)
         self._pending[workload.key] = (workload, queue)
+        self._count[queue] += 1
+        self._dirty.add(queue)
+
+    def _take(self, key: str) -> tuple[Workload, str]:
+        workload, queue = self._pending.pop(key)
+        self._count[queue] -= 1
+        return workload, queue
+
+    def _wake(self, queue: str) -> None:
+        """Capacity was released by a workload of `queue`: who might now get in."""
+        root = self._root_of[queue]
+        self._dirty |= {q for q in self._members[root] if self._count[q]}
+        self._dirty |= {q for q in self._waiting_capacity if self._count[q]}
+        self._waiting_capacity.clear()
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     def pending_in(self, queue: str) -> int:
-        return sum(1 for _, q in self._pending.values() if q == queue)
+        return self._count[queue]
 
     def _heads(self, queue: str) -> list[Workload]:
-        """Up to scan_limit pending workloads of a queue in order (StrictFIFO: just the head)."""
+        """Up to scan_limit pending workloads of a queue in order (StrictFIFO: just the head).
+
+        Costs O(scan_limit log n): entries are popped and pushed back, never scanned.
+        """
         heap = self._heaps[queue]
-        while heap and heap[0][3] not in self._pending:
-            heapq.heappop(heap)  # entries of workloads admitted or withdrawn since
-        if not heap:
-            return []
-        limit = (
-            1
-            if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO
-            else self.config.scan_limit
-        )
-        out = []
-        for entry in heapq.nsmallest(limit * 2, heap):
+        strict = self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO
+        limit = 1 if strict else self.config.scan_limit
+        out: list[Workload] = []
+        kept: list[tuple[int, float, int, str]] = []
+        while heap and len(out) < limit:
+            entry = heapq.heappop(heap)
             found = self._pending.get(entry[3])
-            if found is not None:
-                out.append(found[0])
-            if len(out) == limit:
-                break
+            if found is None or found[1] != queue:
+                continue  # admitted or moved since: drop the stale entry
+            if any(entry[3] == k[3] for k in kept):
+                continue  # a duplicate left by a requeue
+            kept.append(entry)
+            out.append(found[0])
+        for entry in kept:
+            heapq.heappush(heap, entry)
         return out
 
     # -- the admission cycle ---------------------------------------------------------------
 
     def cycle(self, now: float, expected_end: ExpectedEnd | None = None) -> CycleResult:
-        """Try to admit pending workloads; returns what was admitted and who was evicted."""
+        """Try to admit pending workloads; returns what was admitted and who was evicted.
+
+        Only queues that something happened to since they last failed are looked at, each
+        through its first `scan_limit` workloads, so a cycle costs the same whatever the
+        backlog. Queues compete head against head (fair share, then priority, then age).
+        """
         result = CycleResult()
         if not self.config.placement_aware:
             self._place_admitted(now, result)
         self._expire_reservation(now, result)
-        candidates = [(q, w) for q in self.queues for w in self._heads(q)]
-        candidates.sort(key=lambda qw: self._order(qw[0], qw[1]))
-        blocked: set[str] = set()  # StrictFIFO queues whose head failed this cycle
-        for queue, workload in candidates:
-            if queue in blocked or workload.key not in self._pending:
-                continue
-            outcome = self._try(workload, queue, now, expected_end, result)
-            if outcome is None:
-                continue
-            self.reasons[workload.key] = outcome
-            if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO:
-                blocked.add(queue)
+        for _ in range(3):  # evictions in one pass wake queues for the next
+            if not self._dirty:
+                break
+            self._pass(now, expected_end, result)
         return result
+
+    def _pass(self, now: float, expected_end: ExpectedEnd | None, result: CycleResult) -> None:
+        work: list[tuple[tuple[float, int, float], int, str]] = []
+        for queue in sorted(self._dirty):
+            heads = self._heads(queue)
+            if heads:
+                heapq.heappush(work, (self._order(queue, heads[0]), next(self._seq), queue))
+        self._dirty = set()
+        while work:
+            _, _, queue = heapq.heappop(work)
+            admitted = False
+            for workload in self._heads(queue):
+                outcome = self._try(workload, queue, now, expected_end, result)
+                if outcome is None:
+                    admitted = True
+                    break
+                self.reasons[workload.key] = outcome
+                if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO:
+                    break
+            if admitted:
+                heads = self._heads(queue)
+                if heads:
+                    heapq.heappush(work, (self._order(queue, heads[0]), next(self._seq), queue))
+            else:
+                # Blocked: wait for released capacity (quota in its tree or room anywhere).
+                self._waiting_capacity.add(queue)
 
     def _order(self, queue: str, w: Workload) -> tuple[float, int, float]:
         # Fair sharing: the queue with the lowest share after admission goes first.
@@ -282,11 +338,23 @@ class Queueing:
         return None
 
     def _place_all(self, w: Workload, choice: FlavorChoice) -> list[Placement] | None:
-        """Place every pod of `w` or none of them."""
+        """Place every pod of `w` or none of them.
+
+        A pod shape that found no node is remembered with the state's change counter: until
+        something changes, the same shape is refused at once instead of filtering again
+        (with a deep backlog most attempts are such repeats).
+        """
         placed: list[Placement] = []
+        changes = self.state.changes
         for pod in w.pods():
-            decision = self.scheduler.place(with_flavor(pod, self.flavors, choice.flavors))
+            pod = with_flavor(pod, self.flavors, choice.flavors)
+            shape = pod_shape(pod)
+            if self._unplaceable.get(shape) == changes and not placed:
+                return None
+            decision = self.scheduler.place(pod)
             if not isinstance(decision, Placement):
+                if not placed:
+                    self._unplaceable[shape] = changes
                 for p in placed:
                     self.state.release(p.pod.key)
                 return None
@@ -303,7 +371,9 @@ class Queueing:
         now: float,
         result: CycleResult,
     ) -> None:
-        del self._pending[w.key]
+        self._take(w.key)
+        if not placements and w.pod_count:
+            self._unplaced.add(w.key)
         self.reasons.pop(w.key, None)
         node = self.tree.nodes[queue]
         borrowing = any(
@@ -315,8 +385,9 @@ class Queueing:
             usage[r] = usage.get(r, 0) + a
         usage["pods"] = usage.get("pods", 0) + w.pod_count
         self.active[w.key] = _Active(w, queue, amounts, choice.flavors, placements, now, borrowing)
+        self._active_by_queue[queue].add(w.key)
         if self.reservation is not None and self.reservation.key == w.key:
-            self.reservation = None
+            self._clear_reservation()
         result.admitted.append(
             Admission(w, queue, choice.flavors, tuple(placements), borrowing, now)
         )
@@ -343,6 +414,9 @@ class Queueing:
 
     def _release(self, key: str) -> _Active:
         active = self.active.pop(key)
+        self._active_by_queue[active.queue].discard(key)
+        self._unplaced.discard(key)
+        self._wake(active.queue)
         for p in active.placements:
             self.state.release(p.pod.key)
         self.tree.add(active.queue, active.amounts, sign=-1)
@@ -354,12 +428,12 @@ class Queueing:
 
     def _place_admitted(self, now: float, result: CycleResult) -> None:
         """Quota-only mode: try to place admitted workloads whose pods are not placed yet."""
-        for active in self.active.values():
-            if active.placements:
-                continue
+        for key in sorted(self._unplaced, key=lambda k: self.active[k].admitted_at):
+            active = self.active[key]
             placements = self._place_all(active.workload, FlavorChoice(active.flavors, True))
             if placements is not None:
                 active.placements = placements
+                self._unplaced.discard(key)
                 result.placed_late.append(
                     Admission(
                         active.workload,
@@ -373,7 +447,7 @@ class Queueing:
 
     def unplaced(self) -> list[str]:
         """Admitted workloads whose pods are not running (only in quota-only mode)."""
-        return [k for k, a in self.active.items() if not a.placements and a.workload.pod_count]
+        return sorted(self._unplaced)
 
     # -- preemption ------------------------------------------------------------------------
 
@@ -383,30 +457,42 @@ class Queueing:
         cq = self.queues[queue]
         node = self.tree.nodes[queue]
         policy = cq.preemption
+        out: list[Running] = []
+        if policy.within_cluster_queue is not WithinClusterQueue.NEVER:
+            for key in self._active_by_queue.get(queue, ()):
+                active = self.active[key]
+                running = Running(active.workload, active.queue, active.admitted_at)
+                if within_queue_allows(policy.within_cluster_queue, w, running):
+                    out.append(running)
+        cohort_wide = (
+            policy.reclaim_within_cohort is not ReclaimWithinCohort.NEVER
+            or policy.borrow_within_cohort is not BorrowWithinCohort.NEVER
+            or self.config.fair_sharing
+        )
+        if node.parent is None or not cohort_wide:
+            return out
         after = {fr: node.usage.get(fr, 0) + a for fr, a in amounts.items()}
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
         share_after = self.tree.share(node, amounts) if self.config.fair_sharing else 0.0
-        cohort_root = _root(node)
-        out = []
-        for active in self.active.values():
-            running = Running(active.workload, active.queue, active.admitted_at)
-            if active.queue == queue:
-                if within_queue_allows(policy.within_cluster_queue, w, running):
-                    out.append(running)
+        for other_name in sorted(self._members[self._root_of[queue]]):
+            if other_name == queue or not self._active_by_queue.get(other_name):
                 continue
-            other = self.tree.nodes[active.queue]
-            if node.parent is None or _root(other) is not cohort_root:
+            other = self.tree.nodes[other_name]
+            # Queues within their own quota are never preempted by others (their guarantee).
+            if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
                 continue
-            borrowing = any(self.tree.borrowed(other, fr) > 0 for fr in other.usage)
-            if not borrowing:
-                continue
-            reclaims = within_nominal and reclaim_allows(policy.reclaim_within_cohort, w, running)
-            borrows = not within_nominal and borrow_allows(
-                policy.borrow_within_cohort, policy.borrow_max_priority_threshold, w, running
-            )
             fairer = self.config.fair_sharing and self.tree.share(other) > share_after
-            if reclaims or borrows or fairer:
-                out.append(running)
+            for key in sorted(self._active_by_queue[other_name]):
+                active = self.active[key]
+                running = Running(active.workload, active.queue, active.admitted_at)
+                reclaims = within_nominal and reclaim_allows(
+                    policy.reclaim_within_cohort, w, running
+                )
+                borrows = not within_nominal and borrow_allows(
+                    policy.borrow_within_cohort, policy.borrow_max_priority_threshold, w, running
+                )
+                if reclaims or borrows or fairer:
+                    out.append(running)
         return out
 
     def _find_victims(
@@ -501,6 +587,11 @@ class Queueing:
             for b in released:
                 self.state.reserve(b)
 
+    def _clear_reservation(self) -> None:
+        # Whoever waited behind the reservation may go now.
+        self.reservation = None
+        self._dirty |= {q for q in self.queues if self._count[q]}
+
     def _reserved_elsewhere(self, w: Workload, now: float) -> bool:
         r = self.reservation
         if r is None or r.key == w.key or r.key not in self._pending:
@@ -513,14 +604,14 @@ class Queueing:
         if r is None:
             return
         if r.key not in self._pending:
-            self.reservation = None
+            self._clear_reservation()
             return
         timeout = self.config.gang_timeout
         if timeout is not None and now - r.since >= timeout:
-            workload, queue = self._pending.pop(r.key)
+            workload, queue = self._take(r.key)
             # Back of the queue: as if it arrived now (Kueue requeues with a new timestamp).
             self._push(replace(workload, created=now), queue)
-            self.reservation = None
+            self._clear_reservation()
             self.gang_timeouts += 1
             result.timed_out.append(r.key)
 
@@ -532,6 +623,20 @@ class Queueing:
     def borrowed_gpu_milli(self, queue: str) -> int:
         node = self.tree.nodes[queue]
         return sum(self.tree.borrowed(node, fr) for fr in node.usage if fr[1] == GPU)
+
+
+def pod_shape(pod: Pod) -> tuple[object, ...]:
+    """What decides where a pod can go; two pods of one shape fit or fail alike."""
+    return (
+        pod.cpu_milli,
+        pod.memory_mib,
+        pod.gpu,
+        tuple(sorted(pod.extended.items())),
+        tuple(sorted(pod.node_selector.items())),
+        pod.affinity.required,
+        pod.tolerations,
+        pod.node_name,
+    )
 
 
 def _root(node: QuotaNode) -> QuotaNode:

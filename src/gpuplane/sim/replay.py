@@ -36,7 +36,12 @@ from gpuplane.cluster.state import ClusterState, IntArray
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.placement import Placement, Scheduler, profile
-from gpuplane.placement.fragmentation import FragmentationMeter, shape_of, target_workload
+from gpuplane.placement.fragmentation import (
+    FragmentationMeter,
+    gpu_share,
+    shape_of,
+    target_workload,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -65,8 +70,8 @@ class ReplayResult:
 
 def gpu_request_milli(pod: Pod) -> int:
     """A task's GPU request in milli-GPU: its share per GPU times its GPU count."""
-    shape = shape_of(pod)
-    return shape.gpu_milli * shape.gpu_count
+    milli, count = gpu_share(pod.gpu)
+    return milli * count
 
 
 def arrivals(
@@ -91,7 +96,7 @@ def arrivals(
     while True:
         drawn = by_name[int(rng.integers(len(by_name)))]
         # The artifact's check: the share of one GPU, not the task's whole request.
-        if requested + shape_of(drawn).gpu_milli > target:
+        if requested + gpu_share(drawn.gpu)[0] > target:
             break
         out.append(replace(drawn, name=f"{drawn.name}-tuned-{len(out) - len(shuffled)}"))
         requested += gpu_request_milli(drawn)

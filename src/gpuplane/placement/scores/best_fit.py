@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpuplane.cluster.state import IntArray
-from gpuplane.placement.fragmentation import shape_of
+from gpuplane.placement.fragmentation import gpu_share
 from gpuplane.placement.framework import MAX_NODE_SCORE, Cycle
 from gpuplane.placement.scores.dot_product import MAX_CPU_MILLI, MAX_GPU_MILLI
 
@@ -24,9 +24,9 @@ class BestFitScore:
 
     def score(self, cycle: Cycle) -> IntArray:
         state, pod = cycle.state, cycle.pod
-        shape = shape_of(pod)
+        milli, count = gpu_share(pod.gpu)
         cpu_left = (state.cpu_free - pod.cpu_milli) / MAX_CPU_MILLI * CPU_WEIGHT
-        gpu_left = (state.gpu_free_node - shape.gpu_milli * shape.gpu_count) / MAX_GPU_MILLI
+        gpu_left = (state.gpu_free_node - milli * count) / MAX_GPU_MILLI
         leftover = 0.0 + cpu_left + gpu_left * GPU_WEIGHT
         # astype truncates toward zero, as the reference's int64() conversion does.
         out: IntArray = ((1.0 - leftover) * MAX_NODE_SCORE).astype(np.int64)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpuplane.cluster.state import IntArray
-from gpuplane.placement.fragmentation import shape_of
+from gpuplane.placement.fragmentation import gpu_share
 from gpuplane.placement.framework import MAX_NODE_SCORE, Cycle
 
 #: The largest node the normalisation assumes (the openb trace's biggest: 128 cores, 8 GPUs).
@@ -26,8 +26,8 @@ class DotProductScore:
 
     def score(self, cycle: Cycle) -> IntArray:
         state, pod = cycle.state, cycle.pod
-        shape = shape_of(pod)
-        gpu_request = shape.gpu_milli * shape.gpu_count
+        milli, count = gpu_share(pod.gpu)
+        gpu_request = milli * count
         # Same operation order as the reference implementation, so scores match it exactly.
         dot = (state.cpu_free / MAX_CPU_MILLI) * (pod.cpu_milli / MAX_CPU_MILLI) + (
             state.gpu_free_node / MAX_GPU_MILLI

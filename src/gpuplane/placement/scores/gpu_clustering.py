@@ -19,7 +19,7 @@ from collections import Counter
 import numpy as np
 
 from gpuplane.cluster.state import Binding, BoolArray, IntArray
-from gpuplane.placement.fragmentation import shape_of
+from gpuplane.placement.fragmentation import gpu_share
 from gpuplane.placement.framework import Cycle
 from gpuplane.placement.pod_index import PodsByNode
 from gpuplane.placement.scores.dot_product import MAX_GPU_MILLI
@@ -47,6 +47,7 @@ class GpuClusteringScore:
 
     def __init__(self) -> None:
         self._pods = PodsByNode()
+        #: Per node: how many of its GPU tasks are of each kind.
         self._kinds: list[Counter[str]] = []
         # Per node: how many kinds it runs, and per kind whether it runs it (numpy, for speed).
         self._distinct: IntArray = np.zeros(0, dtype=np.int64)
@@ -54,8 +55,7 @@ class GpuClusteringScore:
 
     def score(self, cycle: Cycle) -> IntArray:
         state = cycle.state
-        shape = shape_of(cycle.pod)
-        kind = kind_of(shape.gpu_milli, shape.gpu_count)
+        kind = kind_of(*gpu_share(cycle.pod.gpu))
         if kind is None:
             return np.zeros(len(state), dtype=np.int64)
         self._catch_up(cycle)
@@ -71,15 +71,21 @@ class GpuClusteringScore:
         return out
 
     def _catch_up(self, cycle: Cycle) -> None:
-        n = len(cycle.state)
-        if len(self._kinds) != n:
+        changes = self._pods.refresh(cycle.state)
+        if changes.rebuilt:
+            n = len(cycle.state)
             self._kinds = [Counter() for _ in range(n)]
             self._distinct = np.zeros(n, dtype=np.int64)
             self._runs = {}
-        for i in self._pods.refresh(cycle.state):
-            kinds = (binding_kind(b) for b in self._pods.on(int(i)))
-            counter = Counter(k for k in kinds if k is not None)
-            self._kinds[i] = counter
+        for binding, step in [(b, -1) for b in changes.removed] + [(b, 1) for b in changes.added]:
+            kind = binding_kind(binding)
+            if kind is not None:
+                counter = self._kinds[binding.node]
+                counter[kind] += step
+                if not counter[kind]:
+                    del counter[kind]
+        for i in {b.node for b in changes.removed} | {b.node for b in changes.added}:
+            counter = self._kinds[i]
             self._distinct[i] = len(counter)
             for kind in counter:
                 self._runs_kind(kind)

@@ -1,0 +1,282 @@
+"""The discrete-event simulator: a virtual clock that drives the admission engine.
+
+The loop, which decides nothing itself:
+
+1. take every event of the earliest instant, in the order they were pushed: arrivals are
+   submitted to the queues; completions finish their workload (releasing pods and quota);
+   node failures evict the workloads with pods on the node (they are requeued) and mark its
+   GPUs unhealthy so that nothing lands there until it recovers; GPU health events do the
+   same for one GPU;
+2. run one admission cycle (`Queueing.cycle`) with each running workload's expected end, for
+   backfill; admitted workloads start, and each schedules its completion after the work it
+   has left; preempted ones stop and are requeued by the engine;
+3. let the metrics take in the new state.
+
+A workload that is stopped keeps the work saved at its last checkpoint (`WorkloadRecord`);
+the rest is lost and counted. A workload without a duration runs until it is stopped.
+In quota-only mode (`placement_aware=False`) an admitted workload starts to run only when the
+engine reports its pods placed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from gpuplane.placement.fragmentation import TargetWorkload, shape_of, target_workload
+from gpuplane.placement.scheduler import Placement
+from gpuplane.queueing import Admission, Eviction, Queueing, QuotaTree, Workload
+from gpuplane.sim.events import (
+    Arrival,
+    Completion,
+    Event,
+    EventQueue,
+    GpuHealth,
+    NodeFailure,
+    NodeRecovery,
+    Wake,
+)
+from gpuplane.sim.metrics import Metrics, Report
+from gpuplane.sim.records import WorkloadRecord
+
+NODE_FAILURE = "NodeFailure"
+GPU_UNHEALTHY = "GPUUnhealthy"
+
+Check = Callable[["Simulator"], None]
+
+
+class Simulator:
+    """Runs one Queueing (and its ClusterState) through virtual time."""
+
+    def __init__(
+        self,
+        queueing: Queueing,
+        *,
+        fair_tree: QuotaTree | None = None,
+        fragmentation: bool = True,
+        check: Check | None = None,
+    ) -> None:
+        self.queueing = queueing
+        self.state = queueing.state
+        self.events = EventQueue()
+        self.records: dict[str, WorkloadRecord] = {}
+        self.now = 0.0
+        #: Called after every event and every cycle (tests check invariants with it).
+        self.check = check
+        self.fair_tree = fair_tree
+        self.fragmentation = fragmentation
+        self.metrics: Metrics | None = None
+        #: Wall-clock seconds spent inside Queueing.cycle, and how many cycles ran.
+        self.cycle_seconds = 0.0
+        self.cycles = 0
+        self._submitted: list[Workload] = []
+        self._placements: dict[str, tuple[Placement, ...]] = {}
+        self._owner: dict[str, str] = {}  # pod key -> workload key
+        self._down: set[int] = set()
+        self._bad_gpus: set[tuple[int, int]] = set()
+        self._wake_at: float | None = None
+
+    # -- what will happen ------------------------------------------------------------------
+
+    def submit(self, workloads: Iterable[Workload]) -> None:
+        """Workloads that arrive at their `created` time."""
+        for w in workloads:
+            self._submitted.append(w)
+            self.events.push(w.created, Arrival(w))
+
+    def fail_node(self, node: str, at: float, recover_at: float | None = None) -> None:
+        """Node `node` fails at `at` and, if `recover_at` is given, comes back then."""
+        self._node_index(node)
+        self.events.push(at, NodeFailure(node))
+        if recover_at is not None:
+            if recover_at < at:
+                raise ValueError(f"node {node} cannot recover at {recover_at} before failing")
+            self.events.push(recover_at, NodeRecovery(node))
+
+    def gpu_health(self, node: str, gpu: int, at: float, healthy: bool) -> None:
+        """GPU `gpu` of `node` turns unhealthy (or healthy again) at `at`."""
+        i = self._node_index(node)
+        if not 0 <= gpu < int(self.state.gpu_count[i]):
+            raise ValueError(f"node {node} has no GPU {gpu}")
+        self.events.push(at, GpuHealth(node, gpu, healthy))
+
+    def _node_index(self, node: str) -> int:
+        index = self.state.index.get(node)
+        if index is None:
+            raise ValueError(f"no node named {node}")
+        return index
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def run(self, until: float | None = None) -> Report:
+        """Run until no event is left (or until `until`); returns the run's metrics."""
+        metrics = self.metrics = self._new_metrics()
+        while (t := self.events.next_time()) is not None:
+            if until is not None and t > until:
+                break
+            self.now = t
+            metrics.advance(t)
+            while self.events.next_time() == t:
+                _, event = self.events.pop()
+                self._handle(event)
+                self._checked()
+            self._cycle()
+            self._checked()
+            metrics.observe(t)
+        end = self.now if until is None else max(self.now, until)
+        return metrics.report(self.records.values(), end)
+
+    def _new_metrics(self) -> Metrics:
+        target: TargetWorkload | None = None
+        if self.fragmentation:
+            target = target_workload(
+                shape_of(ps.template)
+                for w in self._submitted
+                for ps in w.pod_sets
+                for _ in range(ps.count)
+            )
+        return Metrics(self.queueing, fair_tree=self.fair_tree, target=target)
+
+    def _checked(self) -> None:
+        if self.check is not None:
+            self.check(self)
+
+    def _handle(self, event: Event) -> None:
+        match event:
+            case Arrival(workload):
+                self._arrive(workload)
+            case Completion(key, run):
+                self._complete(key, run)
+            case NodeFailure(node):
+                i = self.state.index[node]
+                self._down.add(i)
+                self._evict_where(lambda b_node, _: b_node == i, NODE_FAILURE)
+                self._refresh_health(i)
+            case NodeRecovery(node):
+                i = self.state.index[node]
+                self._down.discard(i)
+                self._refresh_health(i)
+            case GpuHealth(node, gpu, healthy):
+                i = self.state.index[node]
+                if healthy:
+                    self._bad_gpus.discard((i, gpu))
+                else:
+                    self._bad_gpus.add((i, gpu))
+                    self._evict_where(
+                        lambda b_node, gpus: b_node == i and gpu in gpus, GPU_UNHEALTHY
+                    )
+                self._refresh_health(i)
+            case Wake():
+                pass
+
+    def _arrive(self, w: Workload) -> None:
+        if w.key in self.records:
+            raise ValueError(f"workload {w.key} was submitted twice")
+        queue = self.queueing.queue_of(w) or ""
+        rec = WorkloadRecord(w, queue, self.now, w.gpu_milli())
+        self.records[w.key] = rec
+        reason = self.queueing.submit(w, self.now)
+        if reason is not None:
+            rec.rejected = reason
+            return
+        self._metrics().arrived(rec)
+
+    def _complete(self, key: str, run: int) -> None:
+        rec = self.records[key]
+        if rec.started is None or rec.run != run:
+            return  # the run this completion belonged to was stopped
+        self.queueing.finish(key, self.now)
+        self._metrics().stopped(rec, self._unbind(key))
+        rec.started = None
+        rec.progress = rec.duration or 0.0
+        rec.finished = self.now
+        self._metrics().finished(rec)
+
+    def _evict_where(self, hit: Callable[[int, Sequence[int]], bool], reason: str) -> None:
+        """Evict (and requeue) every workload with a pod bound where `hit(node, gpus)`."""
+        keys = dict.fromkeys(
+            self._owner[b.pod] for b in self.state.bindings.values() if hit(b.node, b.gpus)
+        )
+        for key in keys:
+            self._stopped(self.queueing.evict(key, self.now, reason))
+
+    def _refresh_health(self, i: int) -> None:
+        for g in range(int(self.state.gpu_count[i])):
+            healthy = i not in self._down and (i, g) not in self._bad_gpus
+            if bool(self.state.gpu_healthy[i, g]) != healthy:
+                self.state.set_gpu_health(i, g, healthy)
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    def _cycle(self) -> None:
+        began = time.perf_counter()
+        result = self.queueing.cycle(self.now, self._expected_end)
+        self.cycle_seconds += time.perf_counter() - began
+        self.cycles += 1
+        # Admissions first: a workload admitted and then preempted in the same cycle starts
+        # and stops at the same instant, losing nothing.
+        for admission in result.admitted:
+            rec = self.records[admission.workload.key]
+            if rec.first_admitted is None:
+                rec.first_admitted = self.now
+            self._metrics().admitted(rec)
+            if admission.placed:
+                self._start(admission)
+        for admission in result.placed_late:
+            self._start(admission)
+        for eviction in result.evicted:
+            self._stopped(eviction)
+        self._wake_for_reservation()
+
+    def _start(self, admission: Admission) -> None:
+        key = admission.workload.key
+        rec = self.records[key]
+        self._placements[key] = admission.placements
+        for p in admission.placements:
+            self._owner[p.pod.key] = key
+        run = rec.start(self.now)
+        self._metrics().started(rec, sum(sum(p.gpu_milli) for p in admission.placements))
+        end = rec.expected_end()
+        if end is not None:
+            self.events.push(end, Completion(key, run))
+
+    def _stopped(self, eviction: Eviction) -> None:
+        rec = self.records[eviction.workload.key]
+        lost = rec.stop(self.now)
+        rec.evictions += 1
+        metrics = self._metrics()
+        metrics.stopped(rec, self._unbind(rec.workload.key))
+        metrics.evicted(rec, eviction.reason, lost)
+
+    def _unbind(self, key: str) -> int:
+        """Forget where a workload's pods were; returns the GPU milli they held."""
+        placements = self._placements.pop(key, ())
+        for p in placements:
+            self._owner.pop(p.pod.key, None)
+        return sum(sum(p.gpu_milli) for p in placements)
+
+    def _expected_end(self, key: str) -> float | None:
+        rec = self.records.get(key)
+        return rec.expected_end() if rec is not None else None
+
+    def _wake_for_reservation(self) -> None:
+        """Make sure a cycle runs when a blocked gang's reservation times out."""
+        reservation = self.queueing.reservation
+        timeout = self.queueing.config.gang_timeout
+        if reservation is None or timeout is None:
+            return
+        at = reservation.since + timeout
+        if at > self.now and at != self._wake_at:
+            self._wake_at = at
+            self.events.push(at, Wake())
+
+    def _metrics(self) -> Metrics:
+        if self.metrics is None:
+            raise RuntimeError("the simulation has not started")
+        return self.metrics
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def placements(self, key: str) -> tuple[Placement, ...]:
+        """Where a running workload's pods are (empty when it is not running)."""
+        return self._placements.get(key, ())
