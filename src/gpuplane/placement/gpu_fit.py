@@ -227,15 +227,8 @@ class GpuFit:
             )
             if d.resource == resource
         ]
-        chosen = (kept + new)[: req.count]
-        return Assignment(
-            gpus=tuple(d.gpu for d in chosen),
-            milli=tuple(d.milli for d in chosen),
-            memory_mib=tuple(d.memory_mib for d in chosen),
-            devices=tuple(d.id for d in chosen),
-            reconfigure=plan,
-            notes=tuple(f"MIG reconfigured: GPU {g} -> {[p for p, _ in lay]}" for g, lay in plan),
-        )
+        notes = tuple(f"MIG reconfigured: GPU {g} -> {[p for p, _ in lay]}" for g, lay in plan)
+        return Assignment.of_devices((kept + new)[: req.count], plan, notes)
 
     def choose(self, node: int) -> list[tuple[int, int, int]]:
         """(gpu index, milli, memory MiB) per device or share the pod gets on `node`."""

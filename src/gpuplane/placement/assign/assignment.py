@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from gpuplane.cluster.devices import Device
 
 MigLayout = tuple[tuple[str, int], ...]
 
@@ -22,6 +25,22 @@ class Assignment:
     devices: tuple[str, ...] = ()
     reconfigure: tuple[tuple[int, MigLayout], ...] = ()
     notes: tuple[str, ...] = ()
+
+    @staticmethod
+    def of_devices(
+        devices: Sequence[Device],
+        reconfigure: tuple[tuple[int, MigLayout], ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> Assignment:
+        """An assignment of whole advertised devices, each taking its nominal share."""
+        return Assignment(
+            gpus=tuple(d.gpu for d in devices),
+            milli=tuple(d.milli for d in devices),
+            memory_mib=tuple(d.memory_mib for d in devices),
+            devices=tuple(d.id for d in devices),
+            reconfigure=reconfigure,
+            notes=notes,
+        )
 
     def __add__(self, other: Assignment) -> Assignment:
         return Assignment(

@@ -36,14 +36,7 @@ def pick_devices(state: ClusterState, node: int, resource: str, count: int) -> A
         chosen = sorted(free, key=lambda d: (per_gpu[d.gpu], d.gpu, d.mig_start or 0))[:count]
     else:
         chosen = free[:count]
-    notes = _shared_gpu_notes(chosen)
-    return Assignment(
-        gpus=tuple(d.gpu for d in chosen),
-        milli=tuple(d.milli for d in chosen),
-        memory_mib=tuple(d.memory_mib for d in chosen),
-        devices=tuple(d.id for d in chosen),
-        notes=notes,
-    )
+    return Assignment.of_devices(chosen, notes=_shared_gpu_notes(chosen))
 
 
 def _spread_replicas(free: list[Device], count: int) -> list[Device]:
