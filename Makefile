@@ -32,6 +32,11 @@ test: $(VENV)/.stamp-dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# Regenerates src/gpuplane/node/proto/api_pb2*.py(i) from api.proto; the output is committed.
+# protoc finds the mypy-protobuf plugins on PATH.
+proto: $(VENV)/.stamp-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/gen_proto.py
+
 bench: $(VENV)/.stamp-dev
 	$(BIN)/python bench/place_throughput.py
 

@@ -6,11 +6,12 @@ import sys
 
 import typer
 
-from gpuplane.cli import place, replay
+from gpuplane.cli import node, place, replay
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
 replay.register(app)
+node.register(app)
 
 
 def main() -> None:

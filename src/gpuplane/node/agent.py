@@ -21,21 +21,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpuplane.errors import InputError, Location
 from gpuplane.node.allocate import CDI_STRATEGIES, AllocateOptions, DeviceListStrategy
 from gpuplane.node.backend import Backend
 from gpuplane.node.cdi import cdi_spec, write_spec
 from gpuplane.node.devices import NodePlan, plan_node
 from gpuplane.node.files import write_atomic
 from gpuplane.node.health import DEFAULT_HOLD_DOWN, HealthTracker, XidPolicy
+from gpuplane.node.kubelet_api import KUBELET_DIR
 from gpuplane.node.labels import feature_file, node_labels
 from gpuplane.node.logs import get_logger, log_event
 from gpuplane.node.plugin import DevicePluginService, HealthBoard, PluginServer, socket_name
 from gpuplane.node.registration import (
-    KUBELET_DIR,
     KubeletSocket,
     RegistrationError,
     SocketIdentity,
@@ -109,11 +111,20 @@ class NodeAgent:
             driver=inventory.driver_version,
             resources=plan.advertised(),
         )
+        if not plan.devices:
+            log_event(
+                log,
+                logging.WARNING,
+                "nothing to advertise: the GPUs are in MIG mode and migStrategy is none",
+                hint="set flags.migStrategy to single or mixed in the device plugin config",
+            )
         if opts.labels_file is not None:
-            write_atomic(opts.labels_file, feature_file(node_labels(plan)))
+            with _writing(opts.labels_file, "the labels file"):
+                write_atomic(opts.labels_file, feature_file(node_labels(plan)))
             log_event(log, logging.INFO, "labels written", file=str(opts.labels_file))
         if opts.cdi_dir is not None:
-            path = write_spec(cdi_spec(inventory), opts.cdi_dir)
+            with _writing(opts.cdi_dir, "the CDI spec"):
+                path = write_spec(cdi_spec(inventory), opts.cdi_dir)
             log_event(log, logging.INFO, "CDI spec written", file=str(path))
         uuids = [gpu.uuid for gpu in inventory.gpus]
         uuids += [mig.uuid for gpu in inventory.gpus for mig in gpu.mig_devices]
@@ -121,14 +132,16 @@ class NodeAgent:
         self.tracker = HealthTracker(opts.policy, uuids, parents, opts.hold_down)
         self.board = HealthBoard(parents)
         allocate_options = AllocateOptions(strategies=opts.strategies)
-        opts.kubelet_dir.mkdir(parents=True, exist_ok=True)
+        with _writing(opts.kubelet_dir, "the kubelet's device-plugins directory"):
+            opts.kubelet_dir.mkdir(parents=True, exist_ok=True)
         for resource, devices in plan.resources().items():
             service = DevicePluginService(
                 resource, devices, plan.sharing, self.board, allocate_options, self._stopping
             )
             socket = opts.kubelet_dir / socket_name(resource, opts.socket_prefix)
             server = PluginServer(service, socket)
-            server.start()
+            with _writing(socket, "a plugin socket"):
+                server.start()
             self._servers[resource] = server
             log_event(log, logging.INFO, "serving", resource=resource, socket=str(socket))
         self._sync_kubelet()
@@ -154,10 +167,11 @@ class NodeAgent:
 
     def run(self, until: threading.Event) -> None:
         """Start, serve until `until` is set (by SIGTERM, say), then stop."""
-        self.start()
         try:
+            self.start()
             until.wait()
         finally:
+            # Also after a failed start: servers already started must not leave sockets behind.
             self.stop()
 
     @property
@@ -172,7 +186,7 @@ class NodeAgent:
         while not self._stopping.wait(backoff):
             try:
                 done = self._sync_kubelet()
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad round
+            except Exception:
                 log.exception("kubelet sync failed")
                 done = False
             # Retry a missing kubelet with backoff, but notice a restart within one poll.
@@ -200,12 +214,16 @@ class NodeAgent:
                     timeout=self.options.register_timeout,
                 )
             except RegistrationError as exc:
-                log_event(log, logging.WARNING, "registration failed", resource=resource, error=str(exc))
+                log_event(
+                    log, logging.WARNING, "registration failed", resource=resource, error=str(exc)
+                )
                 self._registered.pop(resource, None)
                 ok = False
                 continue
             self._registered[resource] = kubelet
-            log_event(log, logging.INFO, "registered", resource=resource, endpoint=server.socket.name)
+            log_event(
+                log, logging.INFO, "registered", resource=resource, endpoint=server.socket.name
+            )
         return ok
 
     # -------------------------------------------------------------------- health
@@ -219,7 +237,7 @@ class NodeAgent:
                 now = self._clock()
                 changes, notes = tracker.apply(events, now)
                 changes += tracker.recover(self.backend.probe, now)
-            except Exception:  # noqa: BLE001 - a backend hiccup must not end health checks
+            except Exception:
                 log.exception("health check failed")
                 self._stopping.wait(self.options.poll_interval)
                 continue
@@ -231,3 +249,19 @@ class NodeAgent:
                 log_event(log, level, f"device {state}", device=change.uuid, reason=change.reason)
             if changes:
                 board.publish(tracker.unhealthy())
+
+
+@contextmanager
+def _writing(path: Path, what: str) -> Iterator[None]:
+    """Turn a failure to write `what` at `path` into a message for people."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"cannot write {what}: {exc.strerror or exc}",
+            where=Location(str(path)),
+            hint="the node agent runs as root on a node, or is given paths it may write",
+        ) from None
+    except RuntimeError as exc:
+        # gRPC reports a socket it cannot bind as a RuntimeError.
+        raise InputError(f"cannot serve {what}: {exc}", where=Location(str(path))) from None

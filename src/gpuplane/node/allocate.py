@@ -4,7 +4,8 @@ Pure functions of the node's devices (`gpuplane.node.devices.PluginDevice`), so 
 tested without sockets.
 
 Preferred allocation keeps a request on one NUMA node when one can hold it (the one already
-holding its must-include devices, else the one it fills best), and then:
+holding its must-include devices, else the one it fills best; for replicas, one with as many
+distinct GPUs as replicas asked, else the request spans NUMA nodes), and then:
 
 * whole GPUs and MIG devices: the lowest GPU indices; MIG devices from the GPU with the fewest
   free devices first, so that emptier GPUs stay free for larger requests;
@@ -185,8 +186,9 @@ def preferred_allocation(
         raise AllocationError(f"{size} devices asked for, {len(must) + len(candidates)} available")
     if needed == 0:
         return [d.id for d in must]
-    pool = _numa_pool(candidates, must, needed)
-    if any(d.replica is not None for d in pool):
+    replicas = any(d.replica is not None for d in candidates)
+    pool = _numa_pool(candidates, must, needed, spread=replicas)
+    if replicas:
         picked = _spread_replicas(pool, must, needed, devices, available)
     else:
         picked = _lowest(pool, needed)
@@ -198,20 +200,31 @@ def _numa_key(node: int | None) -> tuple[int, int]:
 
 
 def _numa_pool(
-    candidates: list[PluginDevice], must: list[PluginDevice], needed: int
+    candidates: list[PluginDevice], must: list[PluginDevice], needed: int, *, spread: bool
 ) -> list[PluginDevice]:
-    """The candidates on the best NUMA node that can hold the request, or all, best first."""
+    """The candidates on the best NUMA node that can hold the request, or all, best first.
+
+    With `spread` (replicas) a node holds the request when it has that many distinct GPUs
+    with a free replica; if none has but the node as a whole has, the request spans NUMA
+    nodes rather than doubling up on a GPU; with too few GPUs anywhere, replicas are counted.
+    """
     groups: dict[int | None, list[PluginDevice]] = {}
     for device in candidates:
         groups.setdefault(device.numa_node, []).append(device)
+
+    def capacity(group: list[PluginDevice]) -> int:
+        return len({d.gpu.index for d in group}) if spread else len(group)
+
     anchored = Counter(d.numa_node for d in must)
-    fitting = [node for node, group in groups.items() if len(group) >= needed]
+    fitting = [node for node, group in groups.items() if capacity(group) >= needed]
     if fitting:
         # The must-include devices' node first; else the tightest fit keeps big nodes whole.
-        best = min(fitting, key=lambda n: (-anchored[n], len(groups[n]), _numa_key(n)))
+        best = min(fitting, key=lambda n: (-anchored[n], capacity(groups[n]), _numa_key(n)))
         return groups[best]
+    if spread and capacity(candidates) < needed:
+        return _numa_pool(candidates, must, needed, spread=False)
     # No node holds it: use as few nodes as possible, biggest first.
-    order = sorted(groups, key=lambda n: (-anchored[n], -len(groups[n]), _numa_key(n)))
+    order = sorted(groups, key=lambda n: (-anchored[n], -capacity(groups[n]), _numa_key(n)))
     return [d for node in order for d in groups[node]]
 
 

@@ -39,7 +39,9 @@ def load_config(path: str | Path) -> DevicePluginConfig:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read the device plugin config: {reason}", where=Location(name))
+        raise InputError(
+            f"cannot read the device plugin config: {reason}", where=Location(name)
+        ) from None
     return parse_config(text, name)
 
 

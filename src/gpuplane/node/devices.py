@@ -12,7 +12,6 @@ kubelet will know it by, as the NVIDIA device plugin names them:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from gpuplane.catalog import GpuModel, lookup
@@ -224,8 +223,3 @@ def _mig_at(gpu: Gpu, profile: str | None, start: int | None) -> MigDevice:
             return mig
     # node_devices was fed these very layouts; a miss is a programming error.
     raise ValueError(f"GPU {gpu.index} has no MIG device {profile} at slice {start}")
-
-
-def by_id(devices: list[PluginDevice]) -> Mapping[str, PluginDevice]:
-    """Devices by kubelet ID."""
-    return {d.id: d for d in devices}

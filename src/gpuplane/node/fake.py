@@ -93,7 +93,8 @@ class FakeBackend(Backend):
         self._faults: set[Fault] = set()
         self._pending: list[HealthEvent] = []
         self._checked = 0.0
-        self._set_faults(faults)
+        with self._lock:
+            self._set_faults(faults)
 
     # ------------------------------------------------------------------ Backend
 

@@ -14,9 +14,9 @@ import logging
 import threading
 import uuid as uuidlib
 from collections.abc import Iterator, Mapping
-from typing import NoReturn
 from concurrent import futures
 from pathlib import Path
+from typing import NoReturn
 
 import grpc
 
@@ -28,13 +28,12 @@ from gpuplane.node.allocate import (
     preferred_allocation,
 )
 from gpuplane.node.devices import PluginDevice
+from gpuplane.node.kubelet_api import HEALTHY, UNHEALTHY
 from gpuplane.node.logs import get_logger, log_event
 from gpuplane.node.proto import api_pb2 as api
 from gpuplane.node.proto import api_pb2_grpc as api_grpc
 from gpuplane.objects.sharing import NodeSharing
 
-HEALTHY = "Healthy"
-UNHEALTHY = "Unhealthy"
 #: How often a ListAndWatch stream checks that its kubelet is still there.
 _STREAM_CHECK = 0.5
 
@@ -223,7 +222,8 @@ class PluginServer:
 
     def start(self) -> None:
         """Serve on the socket, replacing a stale socket file left by an earlier run."""
-        self.stop()
+        # A restart serves a new kubelet: streams to the old one need no grace period.
+        self.stop(grace=0.0)
         self.socket.unlink(missing_ok=True)
         # Each open ListAndWatch stream holds a worker; a kubelet keeps one per resource.
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

@@ -18,12 +18,9 @@ from pathlib import Path
 
 import grpc
 
+from gpuplane.node.kubelet_api import API_VERSION, KUBELET_SOCKET
 from gpuplane.node.proto import api_pb2 as api
 from gpuplane.node.proto import api_pb2_grpc as api_grpc
-
-API_VERSION = "v1beta1"
-KUBELET_DIR = "/var/lib/kubelet/device-plugins"
-KUBELET_SOCKET = "kubelet.sock"
 
 
 class RegistrationError(Exception):
@@ -39,11 +36,11 @@ def register(kubelet_socket: Path, endpoint: str, resource: str, timeout: float 
         options=api.DevicePluginOptions(get_preferred_allocation_available=True),
     )
     try:
+        # wait_for_ready rides out a kubelet still starting; a channel_ready_future would
+        # do the same but makes closing the channel wait for its polling thread.
         with grpc.insecure_channel(f"unix://{kubelet_socket}") as channel:
-            grpc.channel_ready_future(channel).result(timeout=timeout)
-            api_grpc.RegistrationStub(channel).Register(request, timeout=timeout)
-    except grpc.FutureTimeoutError:
-        raise RegistrationError(f"no kubelet answers on {kubelet_socket}") from None
+            stub = api_grpc.RegistrationStub(channel)
+            stub.Register(request, timeout=timeout, wait_for_ready=True)
     except grpc.RpcError as exc:
         code = exc.code() if isinstance(exc, grpc.Call) else None
         detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)

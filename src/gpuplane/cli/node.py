@@ -1,0 +1,169 @@
+"""`gpuplane node labels` and `gpuplane node-agent`: the node agent from the command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+from gpuplane.cli.app import out
+from gpuplane.errors import InputError
+from gpuplane.node import logs
+from gpuplane.node.allocate import CDI_STRATEGIES, DeviceListStrategy
+from gpuplane.node.backend import Backend
+from gpuplane.node.cdi import CDI_SPEC_DIR
+from gpuplane.node.config import load_config
+from gpuplane.node.devices import plan_node
+from gpuplane.node.fake import FakeBackend
+from gpuplane.node.files import write_atomic
+from gpuplane.node.health import DEFAULT_HOLD_DOWN, XidPolicy
+from gpuplane.node.kubelet_api import KUBELET_DIR
+from gpuplane.node.labels import NFD_FEATURES_DIR, NFD_FILE_NAME, feature_file, node_labels
+from gpuplane.objects.device_plugin_config import DevicePluginConfig
+
+node_app = typer.Typer(
+    name="node", help="What the node agent sees on this node.", no_args_is_help=True
+)
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class BackendName(StrEnum):
+    NVML = "nvml"
+    FAKE = "fake"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(node_app, name="node")
+    app.command("node-agent")(node_agent)
+
+
+_BACKEND = typer.Option(
+    BackendName.NVML, "--backend", help="nvml: the GPUs of this machine; fake: --inventory."
+)
+_INVENTORY = typer.Option(
+    None, "--inventory", help="The fake backend's YAML inventory of GPUs, MIG layouts and faults."
+)
+_CONFIG = typer.Option(
+    None,
+    "--config",
+    help="A device plugin config file (version: v1; flags.migStrategy; sharing.timeSlicing/mps).",
+)
+
+
+def _backend(name: BackendName, inventory: Path | None) -> Backend:
+    if name is BackendName.FAKE:
+        if inventory is None:
+            raise InputError(
+                "the fake backend needs --inventory",
+                hint="a YAML file such as: gpus: [{model: NVIDIA-A100-SXM4-80GB, count: 8}]",
+            )
+        return FakeBackend(inventory)
+    if inventory is not None:
+        raise InputError("--inventory is for --backend fake; NVML reads the real GPUs")
+    # Imported here: only this path needs NVML, and it fails with a message without a GPU.
+    from gpuplane.node.nvml import NvmlBackend
+
+    return NvmlBackend()
+
+
+def _config(path: Path | None) -> DevicePluginConfig | None:
+    return load_config(path) if path is not None else None
+
+
+@node_app.command("labels")
+def labels(
+    backend: BackendName = _BACKEND,
+    inventory: Path | None = _INVENTORY,
+    config: Path | None = _CONFIG,
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write an NFD feature file here (atomically) instead of printing the labels, "
+        f"e.g. {NFD_FEATURES_DIR}/{NFD_FILE_NAME}.",
+    ),
+) -> None:
+    """Print the GPU Feature Discovery labels of this node, or write them for NFD."""
+    source = _backend(backend, inventory)
+    try:
+        plan = plan_node(source.inventory(), _config(config))
+        text = feature_file(node_labels(plan))
+    finally:
+        source.close()
+    if output is None:
+        out.print(text, end="", highlight=False, markup=False, soft_wrap=True)
+    else:
+        write_atomic(output, text)
+        out.print(f"wrote {len(text.splitlines()) - 1} labels to {output}", highlight=False)
+
+
+def node_agent(
+    backend: BackendName = _BACKEND,
+    inventory: Path | None = _INVENTORY,
+    config: Path | None = _CONFIG,
+    kubelet_dir: Path = typer.Option(
+        Path(KUBELET_DIR), "--kubelet-dir", help="The kubelet's device-plugins directory."
+    ),
+    strategy: list[DeviceListStrategy] = typer.Option(
+        [DeviceListStrategy.ENVVAR],
+        "--device-list-strategy",
+        help="How containers are given devices; repeat to combine.",
+    ),
+    cdi_dir: Path | None = typer.Option(
+        None,
+        "--cdi-dir",
+        help=f"Write the CDI spec here (default {CDI_SPEC_DIR} with a cdi-* strategy).",
+    ),
+    labels_file: Path | None = typer.Option(
+        None,
+        "--labels-file",
+        help="Write the GFD labels to this NFD feature file, "
+        f"e.g. {NFD_FEATURES_DIR}/{NFD_FILE_NAME}.",
+    ),
+    hold_down: float = typer.Option(
+        DEFAULT_HOLD_DOWN,
+        "--recovery-seconds",
+        min=0.0,
+        help="Quiet seconds after an XID before a device that answers again is healthy.",
+    ),
+    log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="How much to log."),
+) -> None:
+    """Run the node agent: labels, CDI spec, device plugins and health, until SIGTERM."""
+    # Imported here: gRPC is only needed by the agent, not by every gpuplane command.
+    from gpuplane.node.agent import AgentOptions, NodeAgent
+
+    logs.configure(log_level.value)
+    if cdi_dir is None and set(strategy) & CDI_STRATEGIES:
+        cdi_dir = Path(CDI_SPEC_DIR)
+    options = AgentOptions(
+        kubelet_dir=kubelet_dir,
+        strategies=tuple(dict.fromkeys(strategy)),
+        cdi_dir=cdi_dir,
+        labels_file=labels_file,
+        policy=XidPolicy.from_env(os.environ),
+        hold_down=hold_down,
+    )
+    agent = NodeAgent(_backend(backend, inventory), _config(config), options)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logs.log_event(
+            logs.get_logger(), logging.INFO, "shutting down", signal=signal.Signals(signum).name
+        )
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    agent.run(stop)
