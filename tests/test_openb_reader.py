@@ -134,7 +134,7 @@ def test_share_without_gpus_and_gpus_without_share_are_refused(tmp_path):
 
 def test_a_missing_column_refuses_the_file(tmp_path):
     path = write(tmp_path, "p.csv", "name,cpu_milli,memory_mib,num_gpu\nt,1,1,0\n")
-    with pytest.raises(InputError, match="missing column.*gpu_milli") as caught:
+    with pytest.raises(InputError, match=r"missing column.*gpu_milli") as caught:
         read_openb_pods(path, skip_bad=True)
     assert caught.value.where is not None and caught.value.where.line == 1
 

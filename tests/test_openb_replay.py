@@ -20,6 +20,7 @@ from gpuplane.sim.openb_results import (
     write_results,
 )
 from gpuplane.sim.replay import ReplayResult, arrivals, gpu_request_milli, replay
+
 from helpers import fraction, pod, whole
 
 DATA = Path(

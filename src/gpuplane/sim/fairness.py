@@ -24,29 +24,35 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def water_fill(
-    demand: Sequence[float] | FloatArray,
-    nominal: Sequence[float] | FloatArray,
-    weight: Sequence[float] | FloatArray,
-    capacity: float,
-) -> FloatArray:
+    demand: Sequence[float], nominal: Sequence[float], weight: Sequence[float], capacity: float
+) -> list[float]:
     """Fair shares of `capacity` among queues with these demands, nominal quotas and weights."""
-    d = np.asarray(demand, dtype=np.float64)
-    guaranteed = np.minimum(d, np.asarray(nominal, dtype=np.float64))
-    want = d - guaranteed
-    w = np.asarray(weight, dtype=np.float64)
-    left = max(0.0, capacity - float(guaranteed.sum()))
-    extra = np.zeros_like(d)
-    active = (want > 0) & (w > 0)
-    # Each round either satisfies at least one queue or hands out all that is left.
-    while left > 1e-9 and active.any():
-        level = left / float(w[active].sum())  # GPU per unit of weight this round
-        need = np.where(active, (want - extra) / np.where(w > 0, w, 1.0), np.inf)
-        step = min(level, float(need.min()))
-        extra[active] += step * w[active]
-        left -= step * float(w[active].sum())
-        active &= want - extra > 1e-9
-    out: FloatArray = guaranteed + extra
-    return out
+    guaranteed = [min(d, n) for d, n in zip(demand, nominal, strict=True)]
+    share = list(guaranteed)
+    left = capacity - sum(guaranteed)
+    # Queues wanting more, in the order they are satisfied as the water level rises.
+    wanting = sorted(
+        (
+            ((d - g) / w, i)
+            for i, (d, g, w) in enumerate(zip(demand, guaranteed, weight, strict=True))
+            if d > g and w > 0
+        ),
+    )
+    total_weight = sum(weight[i] for _, i in wanting)
+    for level, i in wanting:
+        if left <= 0:
+            break
+        # Everyone still wanting gets `level` per unit of weight, unless that is too much.
+        step = min(level, left / total_weight)
+        share[i] = guaranteed[i] + step * weight[i]
+        if step < level:
+            # The pool ran dry: every queue still wanting gets the same level.
+            for _, j in wanting[wanting.index((level, i)) + 1 :]:
+                share[j] = guaranteed[j] + step * weight[j]
+            break
+        left -= level * weight[i]
+        total_weight -= weight[i]
+    return share
 
 
 def jain(values: Sequence[float] | FloatArray) -> float:

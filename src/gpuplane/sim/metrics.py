@@ -99,23 +99,21 @@ class _Shares:
     """Per-queue GPU nominal quota, weight and cohort root of a reference QuotaTree."""
 
     def __init__(self, queues: Sequence[str], tree: QuotaTree) -> None:
-        n = len(queues)
-        self.nominal = np.zeros(n)
-        self.weight = np.ones(n)
+        self.nominal = [_gpu(tree.nodes[q].nominal) for q in queues]
+        self.weight = [tree.nodes[q].fair_weight for q in queues]
         roots: dict[str, list[int]] = {}
-        capacity: dict[str, float] = {}
+        self.capacity: list[float] = []
         for i, name in enumerate(queues):
-            node = tree.nodes[name]
-            self.nominal[i] = _gpu(node.nominal)
-            self.weight[i] = node.fair_weight
-            root = root_of(node)
-            roots.setdefault(root.name, []).append(i)
-            capacity[root.name] = _gpu(root.subtree)
-        self.members = [np.array(m, dtype=np.int64) for m in roots.values()]
-        self.capacity = [capacity[r] for r in roots]
-        self.root_of = np.zeros(n, dtype=np.int64)
-        for r, m in enumerate(self.members):
-            self.root_of[m] = r
+            root = root_of(tree.nodes[name])
+            if root.name not in roots:
+                roots[root.name] = []
+                self.capacity.append(_gpu(root.subtree))
+            roots[root.name].append(i)
+        self.members = list(roots.values())
+        self.root_of = [0] * len(queues)
+        for r, members in enumerate(self.members):
+            for i in members:
+                self.root_of[i] = r
 
 
 def _gpu(amounts: Mapping[tuple[str, str], int]) -> float:
@@ -223,14 +221,18 @@ class Metrics:
         """Take in the state after an instant's events and admission cycle."""
         if self._dirty:
             shares = self.shares
-            dirty = np.fromiter(self._dirty, dtype=np.int64)
-            for i in dirty.tolist():
+            for i in sorted(self._dirty):
                 self.borrowed[i] = self.queueing.borrowed_gpu_milli(self.queues[i])
-            for r in np.unique(shares.root_of[dirty]).tolist():
-                m = shares.members[r]
-                self.fair[m] = water_fill(
-                    self.demand[m], shares.nominal[m], shares.weight[m], shares.capacity[r]
+            demand = self.demand
+            for r in sorted({shares.root_of[i] for i in self._dirty}):
+                members = shares.members[r]
+                fair = water_fill(
+                    [float(demand[i]) for i in members],
+                    [shares.nominal[i] for i in members],
+                    [shares.weight[i] for i in members],
+                    shares.capacity[r],
                 )
+                self.fair[members] = fair
             wanting = self.fair > 0
             self.jain_now = jain(self.held[wanting] / self.fair[wanting])
             self._dirty.clear()

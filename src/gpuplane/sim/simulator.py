@@ -66,9 +66,11 @@ class Simulator:
         self.fair_tree = fair_tree
         self.fragmentation = fragmentation
         self.metrics: Metrics | None = None
-        #: Wall-clock seconds spent inside Queueing.cycle, and how many cycles ran.
+        #: Wall-clock seconds spent inside Queueing.cycle, how many cycles ran, and how many
+        #: admissions they made (a workload admitted again after an eviction counts again).
         self.cycle_seconds = 0.0
         self.cycles = 0
+        self.admissions = 0
         self._submitted: list[Workload] = []
         self._placements: dict[str, tuple[Placement, ...]] = {}
         self._owner: dict[str, str] = {}  # pod key -> workload key
@@ -108,8 +110,14 @@ class Simulator:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def run(self, until: float | None = None) -> Report:
-        """Run until no event is left (or until `until`); returns the run's metrics."""
+    def run(
+        self, until: float | None = None, *, stop: Callable[[Simulator], bool] | None = None
+    ) -> Report:
+        """Run until no event is left; returns the run's metrics.
+
+        `until` stops before the first instant after it; `stop` after the first instant at
+        whose end it returns True.
+        """
         metrics = self.metrics = self._new_metrics()
         while (t := self.events.next_time()) is not None:
             if until is not None and t > until:
@@ -123,6 +131,8 @@ class Simulator:
             self._cycle()
             self._checked()
             metrics.observe(t)
+            if stop is not None and stop(self):
+                break
         end = self.now if until is None else max(self.now, until)
         return metrics.report(self.records.values(), end)
 
@@ -213,20 +223,35 @@ class Simulator:
         result = self.queueing.cycle(self.now, self._expected_end)
         self.cycle_seconds += time.perf_counter() - began
         self.cycles += 1
-        # Admissions first: a workload admitted and then preempted in the same cycle starts
-        # and stops at the same instant, losing nothing.
+        self.admissions += len(result.admitted)
+        # One cycle may admit, preempt and admit again the same workload (the engine runs
+        # several passes), and the result's lists do not say in which order. Only the net
+        # effect matters at one instant: a workload that ran before and was evicted stops
+        # (losing work); whatever the engine holds admitted and placed at the end runs.
+        placed: dict[str, Admission] = {}
         for admission in result.admitted:
             rec = self.records[admission.workload.key]
             if rec.first_admitted is None:
                 rec.first_admitted = self.now
             self._metrics().admitted(rec)
-            if admission.placed:
-                self._start(admission)
+            placed[rec.workload.key] = admission
         for admission in result.placed_late:
-            self._start(admission)
+            placed[admission.workload.key] = admission
         for eviction in result.evicted:
             self._stopped(eviction)
+        for key, admission in placed.items():
+            if self._runs(key) and not self.records[key].running:
+                self._start(admission)
         self._wake_for_reservation()
+        if any(not a.placed for a in result.admitted):
+            # Workaround: in quota-only mode the engine places what it admitted only at the
+            # start of its next cycle; run that cycle now rather than at the next event.
+            self.events.push(self.now, Wake())
+
+    def _runs(self, key: str) -> bool:
+        """Whether the engine holds `key` admitted with its pods placed."""
+        active = self.queueing.active.get(key)
+        return active is not None and bool(active.placements)
 
     def _start(self, admission: Admission) -> None:
         key = admission.workload.key

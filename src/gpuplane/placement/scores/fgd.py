@@ -83,7 +83,7 @@ class FragmentationGradientDescent:
             scores.gpu[stale] = gpu
             scores.version[stale] = state.node_version[stale]
         cycle.data[self.name] = scores
-        return scores.score
+        return scores.score.copy()
 
     def assign(self, cycle: Cycle, node: int) -> Assignment | None:
         req = cycle.pod.gpu

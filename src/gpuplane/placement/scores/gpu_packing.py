@@ -32,7 +32,10 @@ class GpuPackingScore:
         if not req.wants_gpu or req.kind not in (GpuKind.WHOLE, GpuKind.FRACTION):
             return np.zeros(n, dtype=np.int64)
         candidates: BoolArray = cycle.gpu.usable() if cycle.gpu.fraction else _idle(cycle)
-        taken = np.sort(np.where(candidates, state.gpu_free_milli, _NONE), axis=1)[:, : req.count]
+        free = np.where(candidates, state.gpu_free_milli, _NONE)
+        # The GPUs taken: the `count` fullest candidates (a minimum is cheaper than a sort).
+        taken = free.min(axis=1, keepdims=True) if req.count == 1 else np.sort(free, axis=1)
+        taken = taken[:, : req.count]
         fits = (taken < _NONE).all(axis=1)
         idle_taken = (taken == 1000).sum(axis=1)
         free_percent = np.where(taken < _NONE, taken * 100 // 1000, 0).sum(axis=1)
