@@ -8,8 +8,9 @@ Dynamic-MIG nodes also count the instances they could create by reshaping idle G
 
 Fractions (HAMi, KAI) are checked GPU by GPU over the GPUs in fractional mode: each needs
 `milli` free compute and its memory free. Memory is what the user named (MiB or percent);
-when only compute was named, the fraction takes the same fraction of the GPU's memory, so
-that neither can be oversubscribed by the other's pods. Unhealthy GPUs take no new work.
+when only compute was named, the fraction takes the same fraction of the GPU's memory
+(rounded down, so that compute shares summing to a whole GPU also fit its memory), so that
+neither can be oversubscribed by the other's pods. Unhealthy GPUs take no new work.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class GpuFit:
             elif req.memory_percent is not None:
                 need = -((-total * req.memory_percent) // 100)
             else:
-                need = -((-total * req.milli) // 1000)
+                # Rounded down: shares that add up to a whole GPU must fit its memory too
+                # (rounding each up could refuse 650m + 350m by a MiB).
+                need = (total * req.milli) // 1000
             self._need_mem = need
         return self._need_mem
 

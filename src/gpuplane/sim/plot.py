@@ -34,33 +34,30 @@ def plot_allocation(
     import matplotlib.pyplot as plt
 
     x = np.array(COLUMNS, dtype=float)
-    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
+    # Left: the whole run; right: where the policies part (the cluster fills up).
+    fig, axes = plt.subplots(1, 2, figsize=(12.0, 5.0), dpi=120)
     try:
-        for i, (policy, rows) in enumerate(runs.items()):
-            if not rows:
-                continue
-            colour = f"C{i}"
-            low, median, high = _band(rows)
-            ax.plot(x, median, color=colour, label=f"{policy} (gpuplane)")
-            ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-            theirs = (published or {}).get(policy)
-            if theirs:
-                ax.plot(
-                    x,
-                    _band(theirs)[1],
-                    color=colour,
-                    linestyle="--",
-                    linewidth=1,
-                    label=f"{PAPER_POLICIES.get(policy, policy)} (published)",
-                )
-        ax.plot(x, x, color="grey", linewidth=0.8, linestyle=":", label="arrived = allocated")
-        ax.set_xlim(0, 130)
-        ax.set_ylim(0, 100)
-        ax.set_xlabel("Arrived GPU request (% of cluster GPUs)")
-        ax.set_ylabel("GPU allocation (% of cluster GPUs)")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        for ax, (x_low, y_low) in zip(axes, ((0, 0), (70, 75)), strict=True):
+            for i, (policy, rows) in enumerate(runs.items()):
+                if not rows:
+                    continue
+                colour = f"C{i}"
+                low, median, high = _band(rows)
+                ax.plot(x, median, color=colour, label=f"{policy} (gpuplane)")
+                ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+                theirs = (published or {}).get(policy)
+                if theirs:
+                    label = f"{PAPER_POLICIES.get(policy, policy)} (published)"
+                    dashed = {"color": colour, "linestyle": "--", "linewidth": 1}
+                    ax.plot(x, _band(theirs)[1], label=label, **dashed)
+            ax.plot(x, x, color="grey", linewidth=0.8, linestyle=":", label="arrived = allocated")
+            ax.set_xlim(x_low, 130)
+            ax.set_ylim(y_low, 100)
+            ax.set_xlabel("Arrived GPU request (% of cluster GPUs)")
+            ax.set_ylabel("GPU allocation (% of cluster GPUs)")
+            ax.grid(alpha=0.3)
+        axes[1].legend(fontsize=7, loc="lower right")
+        fig.suptitle(title)
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, bbox_inches="tight")
