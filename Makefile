@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck unit bench bench-openb clean
+.PHONY: run place-demo chromium test lint typecheck unit bench bench-openb clean
 
 # The stamp files make re-runs cheap: pip only runs again when pyproject.toml changes.
 $(VENV)/.stamp-run: pyproject.toml
@@ -18,19 +18,31 @@ $(VENV)/.stamp-dev: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.stamp-run
 
-# The second command shows a request Kubernetes itself would refuse: gpuplane names the file,
-# line, field and rule and exits 2 (anything else is a failure of `make run`).
+# The digital twin's built-in scenario: five variants of a day on a mixed GPU cluster, compared
+# in a table and in out/default-report.html (one self-contained file).
 run: $(VENV)/.stamp-run
+	$(BIN)/gpuplane simulate
+
+# The second command shows a request Kubernetes itself would refuse: gpuplane names the file,
+# line, field and rule and exits 2 (anything else is a failure of this target).
+place-demo: $(VENV)/.stamp-run
 	$(BIN)/gpuplane place --cluster examples/cluster.yaml examples/workloads/
 	@echo
 	@echo "And a request Kubernetes would refuse, rejected as input (exit status 2):"
 	@$(BIN)/gpuplane place --cluster examples/cluster.yaml examples/workloads/rejected/; \
 	  status=$$?; test $$status -eq 2 || { echo "expected exit status 2, got $$status"; exit 1; }
 
-test: $(VENV)/.stamp-dev
+# The report test opens the HTML report in a real browser: Debian's chromium, installed once
+# (as root, non-interactively) when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || ( \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium )
+
+test: $(VENV)/.stamp-dev chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	GPUPLANE_REQUIRE_CHROMIUM=1 $(BIN)/pytest
 
 # Regenerates src/gpuplane/node/proto/api_pb2*.py(i) from api.proto; the output is committed.
 # protoc finds the mypy-protobuf plugins on PATH.

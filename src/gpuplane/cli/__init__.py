@@ -6,12 +6,13 @@ import sys
 
 import typer
 
-from gpuplane.cli import node, place, replay
+from gpuplane.cli import node, place, replay, simulate
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
 replay.register(app)
 node.register(app)
+simulate.register(app)
 
 
 def main() -> None:

@@ -3,8 +3,16 @@
 `sim.openb` reads the Alibaba openb GPU trace; `sim.replay` runs the FGD paper's experiment on
 it with gpuplane's own scheduler; `sim.openb_results` bins the replays into the layout the
 paper's authors published; `sim.plot` draws them; `sim.batch` runs many replays in parallel.
+
+`sim.simulator` is the discrete-event loop that drives the admission engine (`queueing`)
+through virtual time: workloads from manifests (`sim.sources`), seeded generators
+(`sim.generators`) or the openb trace in time (`sim.openb_source`), node and GPU failures,
+and the metrics of every run (`sim.metrics`). `sim.scenario` reads a scenario file and runs
+it under each of its variants.
 """
 
+from gpuplane.sim.generators import Team, WorkloadKind, generate
+from gpuplane.sim.metrics import Percentiles, Report
 from gpuplane.sim.openb import (
     ALL_TRACES,
     PAPER_TRACES,
@@ -15,16 +23,29 @@ from gpuplane.sim.openb import (
     read_openb_pods,
 )
 from gpuplane.sim.replay import ReplayResult, arrivals, replay
+from gpuplane.sim.scenario import Scenario, load_scenario
+from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.sources import manifest_workloads, queueing_config
 
 __all__ = [
     "ALL_TRACES",
     "PAPER_TRACES",
+    "Percentiles",
     "PodList",
     "ReplayResult",
+    "Report",
+    "Scenario",
+    "Simulator",
+    "Team",
+    "WorkloadKind",
     "arrivals",
+    "generate",
+    "load_scenario",
+    "manifest_workloads",
     "openb_gpu_request",
     "openb_nodes",
     "pod_list_file",
+    "queueing_config",
     "read_openb_pods",
     "replay",
 ]

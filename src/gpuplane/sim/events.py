@@ -79,6 +79,13 @@ class EventQueue:
         """When the earliest event happens, or None when there is none."""
         return self._heap[0][0] if self._heap else None
 
+    def peek(self) -> tuple[float, Event] | None:
+        """The earliest event and its time, left in the queue; None when there is none."""
+        if not self._heap:
+            return None
+        time, _, event = self._heap[0]
+        return time, event
+
     def pop(self) -> tuple[float, Event]:
         """The earliest event and its time."""
         time, _, event = heapq.heappop(self._heap)

@@ -29,7 +29,7 @@ from gpuplane.objects.gpu_request import GPU
 from gpuplane.placement.fragmentation import FragmentationMeter, TargetWorkload
 from gpuplane.queueing import Queueing, QuotaTree
 from gpuplane.queueing.quota import QuotaNode
-from gpuplane.sim.fairness import FloatArray, jain, water_fill
+from gpuplane.sim.fairness import water_fill
 from gpuplane.sim.records import WorkloadRecord
 
 HOUR = 3600.0
@@ -121,7 +121,12 @@ def _gpu(amounts: Mapping[tuple[str, str], int]) -> float:
 
 
 class Metrics:
-    """Accumulates one run's metrics from what the simulator reports."""
+    """Accumulates one run's metrics from what the simulator reports.
+
+    Per-queue amounts are integrated lazily (a queue's integral is brought up to date only
+    when its values change) and Jain's index is kept as running sums, so an instant costs
+    in proportion to what changed in it, not to the number of queues.
+    """
 
     def __init__(
         self,
@@ -135,16 +140,25 @@ class Metrics:
         self.index = {q: i for i, q in enumerate(self.queues)}
         self.shares = _Shares(self.queues, fair_tree or queueing.tree)
         n = len(self.queues)
-        self.held = np.zeros(n)  # GPU milli of running workloads
-        self.demand = np.zeros(n)  # GPU milli of running and waiting workloads
-        self.fair = np.zeros(n)
-        self.borrowed = np.zeros(n)
-        self.held_integral = np.zeros(n)
-        self.fair_integral = np.zeros(n)
+        self.held = [0.0] * n  # GPU milli of running workloads
+        self.demand = [0.0] * n  # GPU milli of running and waiting workloads
+        self.fair = [0.0] * n
+        self.borrowed = [0.0] * n
+        self.held_integral = [0.0] * n
+        self.fair_integral = [0.0] * n
+        self._since = [0.0] * n  # when each queue's integrals were last brought up to date
         self._dirty: set[int] = set()
+        # Jain's index over x = held / fair of the queues with a fair share: n, sum, sum of x^2.
+        self._x = [-1.0] * n
+        self._jain_n = 0
+        self._jain_s1 = 0.0
+        self._jain_s2 = 0.0
+        self._jain_updates = 0
         self.meter = FragmentationMeter(target, queueing.state) if target is not None else None
+        self._cluster_changed = True  # whether fragmentation must be measured again
         self.capacity_milli = 1000 * queueing.state.total_gpus
         self.allocated = 0
+        self.borrowed_total = 0.0
         self.pending = 0
         self.start: float | None = None
         self.last = 0.0
@@ -174,18 +188,26 @@ class Metrics:
     def started(self, rec: WorkloadRecord, gpu_milli: int) -> None:
         """A run began, holding `gpu_milli` of GPU on nodes (zero when not yet placed)."""
         i = self.index[rec.queue]
+        self._flush(i)
         self.held[i] += gpu_milli
         self.allocated += gpu_milli
         self._dirty.add(i)
+        self._cluster_changed = True
 
     def admitted(self, rec: WorkloadRecord) -> None:
         self.pending -= 1
 
     def stopped(self, rec: WorkloadRecord, gpu_milli: int) -> None:
         i = self.index[rec.queue]
+        self._flush(i)
         self.held[i] -= gpu_milli
         self.allocated -= gpu_milli
         self._dirty.add(i)
+        self._cluster_changed = True
+
+    def health_changed(self) -> None:
+        """GPUs turned unhealthy or healthy: the free GPU that fragmentation sees changed."""
+        self._cluster_changed = True
 
     def evicted(self, rec: WorkloadRecord, reason: str, lost_seconds: float) -> None:
         self.pending += 1
@@ -203,45 +225,92 @@ class Metrics:
         """Integrate the state since the last instant up to `now` (before anything changes)."""
         if self.start is None:
             self.start = self.last = now
+            self._since = [now] * len(self.queues)
             return
         dt = now - self.last
         if dt <= 0:
             return
         self.used_integral += self.allocated * dt
-        self.borrowed_integral += float(self.borrowed.sum()) * dt
+        self.borrowed_integral += self.borrowed_total * dt
         self.frag_integral += self.frag_now * dt
-        self.held_integral += self.held * dt
-        self.fair_integral += self.fair * dt
-        if (self.fair > 0).any():
+        if self._jain_n:
             self.jain_integral += self.jain_now * dt
             self.jain_time += dt
         self.last = now
 
+    def _flush(self, i: int) -> None:
+        """Bring queue i's integrals up to now, before its values change."""
+        dt = self.last - self._since[i]
+        if dt > 0:
+            self.held_integral[i] += self.held[i] * dt
+            self.fair_integral[i] += self.fair[i] * dt
+        self._since[i] = self.last
+
     def observe(self, now: float) -> None:
         """Take in the state after an instant's events and admission cycle."""
         if self._dirty:
-            shares = self.shares
-            for i in sorted(self._dirty):
-                self.borrowed[i] = self.queueing.borrowed_gpu_milli(self.queues[i])
-            demand = self.demand
-            for r in sorted({shares.root_of[i] for i in self._dirty}):
-                members = shares.members[r]
-                fair = water_fill(
-                    [float(demand[i]) for i in members],
-                    [shares.nominal[i] for i in members],
-                    [shares.weight[i] for i in members],
-                    shares.capacity[r],
-                )
-                self.fair[members] = fair
-            wanting = self.fair > 0
-            self.jain_now = jain(self.held[wanting] / self.fair[wanting])
-            self._dirty.clear()
-        if self.meter is not None:
+            self._refresh_shares()
+        if self.meter is not None and self._cluster_changed:
             self.frag_now = self.meter.amount()
+        self._cluster_changed = False
         self.times.append(now)
         self.allocated_series.append(self.allocated)
         self.frag_series.append(self.frag_now)
         self.pending_series.append(self.pending)
+
+    def _refresh_shares(self) -> None:
+        """Borrowing, fair shares and Jain's terms of the queues touched at this instant."""
+        shares = self.shares
+        dirty = sorted(self._dirty)
+        self._dirty.clear()
+        for i in dirty:
+            borrowed = float(self.queueing.borrowed_gpu_milli(self.queues[i]))
+            self.borrowed_total += borrowed - self.borrowed[i]
+            self.borrowed[i] = borrowed
+        touched = set(dirty)
+        for r in sorted({shares.root_of[i] for i in dirty}):
+            members = shares.members[r]
+            fair = water_fill(
+                [self.demand[i] for i in members],
+                [shares.nominal[i] for i in members],
+                [shares.weight[i] for i in members],
+                shares.capacity[r],
+            )
+            for i, f in zip(members, fair, strict=True):
+                if f != self.fair[i]:
+                    self._flush(i)
+                    self.fair[i] = f
+                    touched.add(i)
+        for i in sorted(touched):
+            self._set_x(i)
+        self._jain_updates += 1
+        if self._jain_updates % 4096 == 0:
+            self._resum()  # running sums drift; start them afresh now and then
+        n, s1, s2 = self._jain_n, self._jain_s1, self._jain_s2
+        self.jain_now = s1 * s1 / (n * s2) if n and s2 > 1e-12 else 1.0
+
+    def _set_x(self, i: int) -> None:
+        """Queue i's held / fair share in Jain's sums (-1 while it has no fair share)."""
+        old = self._x[i]
+        new = self.held[i] / self.fair[i] if self.fair[i] > 0 else -1.0
+        self._x[i] = new
+        self._resum_one(old, new)
+
+    def _resum_one(self, old: float, new: float) -> None:
+        if old >= 0:
+            self._jain_n -= 1
+            self._jain_s1 -= old
+            self._jain_s2 -= old * old
+        if new >= 0:
+            self._jain_n += 1
+            self._jain_s1 += new
+            self._jain_s2 += new * new
+
+    def _resum(self) -> None:
+        xs = [x for x in self._x if x >= 0]
+        self._jain_n = len(xs)
+        self._jain_s1 = sum(xs)
+        self._jain_s2 = sum(x * x for x in xs)
 
     # -- the result ------------------------------------------------------------------------
 
@@ -259,6 +328,8 @@ class Metrics:
                 all_waits.append(wait)
             if r.finished is not None:
                 jcts.append(r.finished - r.arrival)
+        for i in range(len(self.queues)):
+            self._flush(i)
         span = end - (self.start if self.start is not None else end)
         milli_hours = 1000 * HOUR
         share = _ratios(self.queues, self.held_integral, self.fair_integral)
@@ -294,9 +365,11 @@ class Metrics:
         )
 
 
-def _ratios(queues: Sequence[str], held: FloatArray, fair: FloatArray) -> dict[str, float]:
+def _ratios(
+    queues: Sequence[str], held: Sequence[float], fair: Sequence[float]
+) -> dict[str, float]:
     """Held over fair GPU-time per queue that had a fair share at some point."""
-    return {q: float(held[i] / fair[i]) for i, q in enumerate(queues) if fair[i] > 0}
+    return {q: held[i] / fair[i] for i, q in enumerate(queues) if fair[i] > 0}
 
 
 def root_of(node: QuotaNode) -> QuotaNode:

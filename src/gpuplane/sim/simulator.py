@@ -66,9 +66,11 @@ class Simulator:
         self.fair_tree = fair_tree
         self.fragmentation = fragmentation
         self.metrics: Metrics | None = None
-        #: Wall-clock seconds spent inside Queueing.cycle, how many cycles ran, and how many
-        #: admissions they made (a workload admitted again after an eviction counts again).
+        #: Wall-clock seconds spent inside Queueing.cycle, and inside its other calls (submit,
+        #: finish, evict); how many cycles ran, and how many admissions they made (a workload
+        #: admitted again after an eviction counts again).
         self.cycle_seconds = 0.0
+        self.engine_seconds = 0.0
         self.cycles = 0
         self.admissions = 0
         self._submitted: list[Workload] = []
@@ -119,12 +121,12 @@ class Simulator:
         whose end it returns True.
         """
         metrics = self.metrics = self._new_metrics()
-        while (t := self.events.next_time()) is not None:
+        while (t := self._next_time()) is not None:
             if until is not None and t > until:
                 break
             self.now = t
             metrics.advance(t)
-            while self.events.next_time() == t:
+            while self._next_time() == t:
                 _, event = self.events.pop()
                 self._handle(event)
                 self._checked()
@@ -135,6 +137,30 @@ class Simulator:
                 break
         end = self.now if until is None else max(self.now, until)
         return metrics.report(self.records.values(), end)
+
+    def _next_time(self) -> float | None:
+        """When the next event that still matters happens.
+
+        Completions of runs that were cut short, and wake-ups with nothing left waiting, are
+        dropped: they are not events of the world, and must not stretch the run's end.
+        """
+        while (top := self.events.peek()) is not None:
+            _, event = top
+            stale = (isinstance(event, Completion) and not self._live(event)) or (
+                isinstance(event, Wake) and not self._waiting()
+            )
+            if not stale:
+                return top[0]
+            self.events.pop()
+        return None
+
+    def _waiting(self) -> bool:
+        """Whether anything waits for a cycle: queued, or admitted with its pods unplaced."""
+        return bool(self.queueing.pending or self.queueing.unplaced())
+
+    def _live(self, completion: Completion) -> bool:
+        rec = self.records[completion.key]
+        return rec.started is not None and rec.run == completion.run
 
     def _new_metrics(self) -> Metrics:
         target: TargetWorkload | None = None
@@ -185,7 +211,9 @@ class Simulator:
         queue = self.queueing.queue_of(w) or ""
         rec = WorkloadRecord(w, queue, self.now, w.gpu_milli())
         self.records[w.key] = rec
+        began = time.perf_counter()
         reason = self.queueing.submit(w, self.now)
+        self.engine_seconds += time.perf_counter() - began
         if reason is not None:
             rec.rejected = reason
             return
@@ -194,8 +222,10 @@ class Simulator:
     def _complete(self, key: str, run: int) -> None:
         rec = self.records[key]
         if rec.started is None or rec.run != run:
-            return  # the run this completion belonged to was stopped
+            return  # the run this completion belonged to was stopped (earlier at this instant)
+        began = time.perf_counter()
         self.queueing.finish(key, self.now)
+        self.engine_seconds += time.perf_counter() - began
         self._metrics().stopped(rec, self._unbind(key))
         rec.started = None
         rec.progress = rec.duration or 0.0
@@ -208,13 +238,32 @@ class Simulator:
             self._owner[b.pod] for b in self.state.bindings.values() if hit(b.node, b.gpus)
         )
         for key in keys:
-            self._stopped(self.queueing.evict(key, self.now, reason))
+            began = time.perf_counter()
+            eviction = self.queueing.evict(key, self.now, reason)
+            self.engine_seconds += time.perf_counter() - began
+            self._stopped(eviction)
 
     def _refresh_health(self, i: int) -> None:
+        recovered = False
         for g in range(int(self.state.gpu_count[i])):
             healthy = i not in self._down and (i, g) not in self._bad_gpus
             if bool(self.state.gpu_healthy[i, g]) != healthy:
                 self.state.set_gpu_health(i, g, healthy)
+                self._metrics().health_changed()
+                recovered |= healthy
+        if recovered:
+            self._capacity_added()
+
+    def _capacity_added(self) -> None:
+        """GPUs came back: queues waiting for room must be looked at again.
+
+        WORKAROUND until the engine has a public call for it: Queueing retries a queue that
+        waits for cluster capacity only when a workload releases some, so GPUs that recover
+        would stay unused. Marks every queue with pending work for the next cycle.
+        """
+        dirty = getattr(self.queueing, "_dirty", None)
+        if isinstance(dirty, set):
+            dirty.update(q for q in self.queueing.queues if self.queueing.pending_in(q))
 
     # -- the cycle -------------------------------------------------------------------------
 

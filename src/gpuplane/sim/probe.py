@@ -1,0 +1,150 @@
+"""What a comparison needs beyond `Report`, read from a running simulation through its check hook.
+
+`Probe` is passed to `Simulator(check=...)`, which calls it after every event and every
+admission cycle. It integrates, as step functions of virtual time (the last call at an instant
+holds until the next instant, exactly as `Metrics` integrates):
+
+* allocated milli-GPU per node pool, for GPU-hours and cost per pool (pools differ in price);
+* busy milli-GPU: each pod keeps `utilization` x 1000 milli-GPU of compute busy on each of its
+  GPUs, capped by its share where the hardware or MPS enforces one (MIG, MPS, vGPU), and every
+  GPU is capped at 1000. The simulator does not slow work down on an oversubscribed GPU; this
+  only says how busy the GPUs would look to DCGM;
+* the busiest moment: a copy of every GPU's allocated share when the cluster's allocation was
+  highest (the first such instant), for the heat map.
+
+It reads the ClusterState only when its change counter moved, and then only the bindings that
+changed, so watching costs little next to the simulation itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from gpuplane.cluster.state import Binding, ClusterState
+from gpuplane.objects.sharing import SharingKind
+from gpuplane.sim.simulator import Simulator
+
+FloatArray = npt.NDArray[np.float64]
+_CAPPED = (SharingKind.MIG, SharingKind.MPS, SharingKind.VGPU)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every GPU's allocated share (0..1, NaN where a node has no such GPU) at one instant."""
+
+    time: float
+    nodes: tuple[str, ...]
+    pools: tuple[str, ...]  # the pool of each node
+    share: FloatArray  # (nodes, widest node's GPU count)
+    healthy: npt.NDArray[np.bool_]
+
+
+class Probe:
+    """Integrates per-pool allocation and busy GPU, and keeps the busiest moment."""
+
+    def __init__(
+        self,
+        state: ClusterState,
+        node_pool: Sequence[int],
+        pool_names: Sequence[str],
+        utilization: Mapping[str, float],
+        *,
+        horizon: float,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.node_pool = np.asarray(node_pool, dtype=np.int64)
+        self.pool_names = tuple(pool_names)
+        self.utilization = utilization
+        self.horizon = horizon
+        self.progress = progress
+        n, width = state.gpu_present.shape
+        capped = np.zeros((n, width), dtype=np.bool_)
+        for i, node in enumerate(state.nodes):
+            for g in range(node.gpu_count):
+                capped[i, g] = node.sharing.for_gpu(g).kind in _CAPPED
+        self.capped = capped
+        self.demand = np.zeros((n, width))  # busy milli-GPU wanted per GPU
+        self.seen: dict[str, Binding] = {}
+        self.pool_milli = np.zeros(len(self.pool_names))
+        self.busy_milli = 0.0
+        #: Integrals in milli-GPU seconds.
+        self.pool_integral = np.zeros(len(self.pool_names))
+        self.busy_integral = 0.0
+        self.last: float | None = None
+        self.version = -1
+        self.peak = -1
+        self.busiest: Snapshot | None = None
+        self._next_report = 0.0
+
+    def __call__(self, sim: Simulator) -> None:
+        now = sim.now
+        if self.last is None or now > self.last:
+            if self.last is not None:
+                dt = now - self.last
+                self.pool_integral += self.pool_milli * dt
+                self.busy_integral += self.busy_milli * dt
+            self.last = now
+            self._report(now)
+        if self.state.changes != self.version:
+            self.version = self.state.changes
+            self._refresh()
+
+    def finish(self, end: float) -> None:
+        """Integrate the last state up to `end` (the report's end)."""
+        if self.last is not None and end > self.last:
+            dt = end - self.last
+            self.pool_integral += self.pool_milli * dt
+            self.busy_integral += self.busy_milli * dt
+            self.last = end
+        if self.progress is not None:
+            self.progress(1.0)
+
+    def _report(self, now: float) -> None:
+        if self.progress is None or now < self._next_report:
+            return
+        done = min(1.0, now / self.horizon) if self.horizon > 0 else 1.0
+        self.progress(done)
+        self._next_report = now + self.horizon / 100
+
+    def _refresh(self) -> None:
+        state = self.state
+        current = state.bindings
+        for key in [k for k in self.seen if k not in current]:
+            self._busy(self.seen.pop(key), -1.0)
+        for key, binding in current.items():
+            old = self.seen.get(key)
+            if old is binding:
+                continue
+            if old is not None:
+                self._busy(old, -1.0)
+            self._busy(binding, 1.0)
+            self.seen[key] = binding
+        used = np.where(state.gpu_present, 1000 - state.gpu_free_milli, 0)
+        per_node = used.sum(axis=1)
+        self.pool_milli = np.bincount(
+            self.node_pool, weights=per_node, minlength=len(self.pool_names)
+        ).astype(np.float64)
+        self.busy_milli = float(np.minimum(self.demand, 1000.0).sum())
+        total = int(per_node.sum())
+        if total > self.peak:
+            self.peak = total
+            share = np.where(state.gpu_present, used / 1000.0, np.nan)
+            self.busiest = Snapshot(
+                time=float(self.last or 0.0),
+                nodes=tuple(node.name for node in state.nodes),
+                pools=tuple(self.pool_names[p] for p in self.node_pool),
+                share=share,
+                healthy=state.gpu_healthy.copy(),
+            )
+
+    def _busy(self, binding: Binding, sign: float) -> None:
+        busy = 1000.0 * self.utilization.get(binding.pod, 1.0)
+        i = binding.node
+        for g, milli in zip(binding.gpus, binding.gpu_milli, strict=True):
+            amount = min(busy, float(milli)) if self.capped[i, g] else busy
+            self.demand[i, g] += sign * amount

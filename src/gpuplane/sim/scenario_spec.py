@@ -1,0 +1,186 @@
+"""The scenario file: a cluster, Kueue objects, generated arrivals, failures, and variants.
+
+    name: three-teams
+    cluster: cluster.yaml              # a cluster spec or Node manifests, relative to this file
+    manifests: [queues.yaml, services] # Kueue objects, and Jobs/Pods that arrive at time 0
+    seed: 7
+    kinds:                             # what teams run
+      training: {pods: [2, 4], gpus: 8, duration: {median: 3h, sigma: 0.5}, checkpointInterval: 30m}
+    arrivals:                          # Poisson arrivals, `count` of them, from `start` on
+      - {name: steady, count: 300, ratePerHour: 12,
+         teams: [{namespace: research, queue: research, kinds: {training: 1}}]}
+    failures: [{node: a100-3, at: 8h, recoverAfter: 2h}]
+    variants:                          # the same workloads under other admission rules
+      fifo: {cohorts: false, queueingStrategy: StrictFIFO}
+      fair: {fairSharing: true, preemption: {reclaimWithinCohort: Any}}
+
+Durations are Go durations ("2h30m") or seconds. Field names are camelCase, as in Kubernetes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from gpuplane import quantity
+from gpuplane.cluster.spec_base import FieldError, Model, checked
+from gpuplane.errors import InputError, Location
+from gpuplane.objects.queues import (
+    BorrowWithinCohort,
+    QueueingStrategy,
+    ReclaimWithinCohort,
+    WithinClusterQueue,
+)
+from gpuplane.objects.read_duration import read_duration
+from gpuplane.objects.yamlio import Field as YamlField
+
+
+def _seconds(value: Any) -> float:
+    return checked(lambda v: read_duration(YamlField(v, Location())), value)
+
+
+class DurationLaw(Model):
+    """A log-normal duration: its median, its log-space sigma, clipped to [min, max]."""
+
+    median: float
+    sigma: float = Field(default=0.5, ge=0)
+    min: float = 0.0
+    max: float | None = None
+
+    @field_validator("median", "min", "max", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return None if value is None else _seconds(value)
+
+
+class KindSpec(Model):
+    """A kind of work: pods per gang and GPUs per pod (a number, or a list to pick from)."""
+
+    pods: int | list[int] = 1
+    gpus: int | list[int] = 1
+    #: A share of one GPU (milli-GPU) instead of whole GPUs.
+    gpu_milli: int | None = Field(default=None, gt=0, lt=1000)
+    cpu: int = Field(default=4000, description="per pod, millicores")
+    memory: int = Field(default=16_384, description="per pod, MiB")
+    duration: DurationLaw | float
+    checkpoint_interval: float | None = None
+    priority: int = 0
+    #: A WorkloadPriorityClass of the manifests; wins over `priority`.
+    priority_class: str | None = None
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _fixed(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else _seconds(value)
+
+    @field_validator("checkpoint_interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> float | None:
+        return None if value is None else _seconds(value)
+
+    @field_validator("cpu", mode="before")
+    @classmethod
+    def _cpu(cls, value: Any) -> int:
+        return checked(lambda v: quantity.millicores(v, round_up=True), value)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> int:
+        return checked(lambda v: quantity.mebibytes(v, round_up=True), value)
+
+
+class TeamSpec(Model):
+    namespace: str
+    queue: str = Field(description="the team's LocalQueue")
+    weight: float = Field(default=1.0, gt=0)
+    #: Kind name -> weight in the team's mix.
+    kinds: dict[str, float] = Field(min_length=1)
+
+
+class ArrivalSpec(Model):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    count: int = Field(ge=0)
+    rate_per_hour: float = Field(gt=0)
+    start: float = 0.0
+    teams: list[TeamSpec] = Field(min_length=1)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value: Any) -> float:
+        return _seconds(value)
+
+
+class FailureSpec(Model):
+    node: str
+    at: float
+    recover_after: float | None = None
+
+    @field_validator("at", "recover_after", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> float | None:
+        return None if value is None else _seconds(value)
+
+
+class PreemptionSpec(Model):
+    within_cluster_queue: WithinClusterQueue = WithinClusterQueue.NEVER
+    reclaim_within_cohort: ReclaimWithinCohort = ReclaimWithinCohort.NEVER
+    borrow_within_cohort: BorrowWithinCohort = BorrowWithinCohort.NEVER
+
+
+class VariantSpec(Model):
+    """Admission rules to run the scenario under; unset fields keep the manifests' own."""
+
+    #: false: every ClusterQueue stands alone, neither lending nor borrowing.
+    cohorts: bool = True
+    queueing_strategy: QueueingStrategy | None = None
+    #: Replaces every ClusterQueue's preemption policy.
+    preemption: PreemptionSpec | None = None
+    fair_sharing: bool = False
+    placement_aware: bool = True
+    backfill: bool = True
+    gang_timeout: float | None = None
+
+    @field_validator("gang_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> float | None:
+        return None if value is None else _seconds(value)
+
+
+class ScenarioSpec(Model):
+    name: str = "scenario"
+    cluster: str
+    manifests: list[str] = Field(min_length=1)
+    seed: int = 0
+    kinds: dict[str, KindSpec] = Field(default_factory=dict)
+    arrivals: list[ArrivalSpec] = Field(default_factory=list)
+    failures: list[FailureSpec] = Field(default_factory=list)
+    variants: dict[str, VariantSpec] = Field(default_factory=lambda: {"default": VariantSpec()})
+
+    @model_validator(mode="after")
+    def _kinds_exist(self) -> ScenarioSpec:
+        for arrival in self.arrivals:
+            for team in arrival.teams:
+                unknown = sorted(set(team.kinds) - set(self.kinds))
+                if unknown:
+                    raise ValueError(
+                        f"arrivals {arrival.name}: kind {unknown[0]} is not defined in `kinds`"
+                    )
+        names = [a.name for a in self.arrivals]
+        if len(set(names)) != len(names):
+            raise ValueError("arrival names must be unique (they prefix workload names)")
+        return self
+
+
+def parse_scenario(body: Any, file: str | None = None) -> ScenarioSpec:
+    """Validate a loaded scenario body; an error names the file and the field path."""
+    try:
+        return ScenarioSpec.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"])
+        where = Location(file=file, field=path or None)
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            raise InputError(cause.error.message, where=where, hint=cause.error.hint) from None
+        raise InputError(str(err["msg"]).removeprefix("Value error, "), where=where) from None
