@@ -8,8 +8,9 @@ that keeps the cluster about 85% busy, simulated to completion. Prints the wall 
 whole run (generation and building excluded, printed apart), of the admission cycles inside
 it, and the cycles' cost per admitted workload.
 
-backlog: N workloads (1,000, 10,000, 50,000) submitted at t=0 to the same 1,000 queues on
-100 nodes (800 GPUs, room for a few hundred of them at a time). The run is timed until 800
+backlog: N workloads (1,000, 10,000, 50,000) submitted at t=0 to the same 1,000 queues (1 GPU
+of quota each) on 100 nodes (800 GPUs, room for a few hundred of them at a time); the gangs
+exceed their cohort's quota and stay in the backlog for good. The run is timed until 800
 workloads were admitted (the first fill and one turnover), so the backlog stays near N for
 the big runs. If the cycle's cost does not grow with the backlog, the milliseconds per
 admitted workload stay flat across N.

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
+    ClusterQueue,
     Cohort,
+    FlavorQuotas,
     Preemption,
     QueueingStrategy,
     ReclaimWithinCohort,
+    ResourceFlavor,
+    ResourceGroup,
+    ResourceQuotaSpec,
     WithinClusterQueue,
 )
+from gpuplane.queueing.flavors import assign_flavors
+from gpuplane.queueing.quota import QuotaTree
 
 from queueing_helpers import admitted, cq, engine, evicted, job
 
@@ -237,7 +246,8 @@ def test_backfill_only_what_ends_before_the_reserved_gang():
     q = engine([cq("a", 100)], nodes=2, gpus_per_node=4)
     q.submit(job("blocker", "a", gpus_per_pod=2, duration=100), 0)
     q.cycle(0)
-    ends = {"ns/blocker": 100.0}
+    # What the simulator would answer: each running workload's expected end.
+    ends = {"ns/blocker": 100.0, "ns/short": 52.0}
     # The gang needs both nodes whole: it can start when the blocker ends at t=100.
     q.submit(job("gang", "a", gpus_per_pod=4, pods=2, created=1, duration=500), 1)
     q.cycle(1, ends.get)
@@ -247,6 +257,29 @@ def test_backfill_only_what_ends_before_the_reserved_gang():
     result = q.cycle(2, ends.get)
     assert admitted(result) == ["short"]
     assert "reservation" in q.reasons["ns/long"]
+    assert q.reservation.start_by == 100.0  # worked out again with short running: unchanged
+
+
+def test_work_that_cannot_use_the_gangs_nodes_is_not_held_back():
+    q = engine([cq("a", 100)], nodes=2, gpus_per_node=4)
+    q.submit(job("blocker", "a", gpus_per_pod=2, duration=100), 0)
+    q.cycle(0)
+    q.submit(job("gang", "a", gpus_per_pod=4, pods=2, created=1, duration=500), 1)
+    q.cycle(1, {"ns/blocker": 100.0}.get)
+    cpu_only = job("cpu-only", "a", gpus_per_pod=0, created=2, duration=5000)
+    pinned = replace(
+        cpu_only,
+        key="ns/elsewhere",
+        pod_sets=(
+            replace(
+                cpu_only.pod_sets[0],
+                template=replace(cpu_only.pod_sets[0].template, node_selector={"zone": "x"}),
+            ),
+        ),
+    )
+    q.submit(pinned, 2)  # no node has zone=x: it can never compete with the gang
+    q.cycle(2, {"ns/blocker": 100.0}.get)
+    assert "reservation" not in q.reasons.get("ns/elsewhere", "")
 
 
 # -- fair sharing and hierarchical cohorts ---------------------------------------------------
@@ -289,3 +322,19 @@ def test_lending_limit_in_a_subtree_protects_it_from_the_other_subtree():
     for i in range(8):
         q.submit(job(f"j{i}", "x1", created=i), 0)
     assert len(q.cycle(0).admitted) == 3  # 2 own + the 1 GPU y1 lends
+
+
+def test_flavor_whose_labels_contradict_the_pods_selector_is_passed_over():
+
+    quota = {GPU: ResourceQuotaSpec(8000)}
+    group = ResourceGroup((GPU,), (FlavorQuotas("a100", quota), FlavorQuotas("l4", quota)))
+    queue = ClusterQueue("q", (group,))
+    flavors = {
+        "a100": ResourceFlavor("a100", {"pool": "a100"}),
+        "l4": ResourceFlavor("l4", {"pool": "l4"}),
+    }
+    tree = QuotaTree([queue])
+    choice = assign_flavors(queue, {GPU: 1000}, tree, flavors, [{"pool": "l4"}])
+    assert not isinstance(choice, str) and choice.flavors == {GPU: "l4"}
+    unpinned = assign_flavors(queue, {GPU: 1000}, tree, flavors, [{}])
+    assert not isinstance(unpinned, str) and unpinned.flavors == {GPU: "a100"}

@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from gpuplane.sim.metrics import Report
 from gpuplane.sim.scenario import load_scenario
 
@@ -79,12 +77,6 @@ def test_the_scenario_runs_alike_whatever_the_hash_seed() -> None:
     assert set(outputs.values()) == {here}, outputs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queueing engine: Queueing._candidates iterates the set _active_by_queue[queue] "
-    "(withinClusterQueue victims) unsorted, and victim_order leaves equal victims tied, so "
-    "which one is preempted depends on PYTHONHASHSEED",
-)
 def test_equally_cheap_victims_are_chosen_alike_whatever_the_hash_seed() -> None:
     outputs = in_fresh_processes(TIE_RUN)
     assert len(set(outputs.values())) == 1, outputs

@@ -265,12 +265,6 @@ def test_run_stops_when_asked() -> None:
     assert sim.admissions == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="queueing engine: the gang holding the backfill reservation is only tried while it "
-    "is among its queue's first scan_limit heads; workloads requeued ahead of it are all "
-    "refused by _reserved_elsewhere, so nothing is ever admitted again",
-)
 def test_a_reservation_never_starves_an_empty_cluster() -> None:
     sim = Simulator(engine([cq("q", 32)], nodes=2), check=check_all)
     # x fills n0 until 100, eight 1-GPU jobs fill n1 until 1000. The gang r (2 x 8 GPUs)

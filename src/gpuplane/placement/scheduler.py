@@ -18,6 +18,7 @@ import numpy as np
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray, binding_for
 from gpuplane.objects.pod import Pod
 from gpuplane.placement.assign import pick_devices
+from gpuplane.placement.filters import NodeResourcesFit
 from gpuplane.placement.fragmentation import TargetWorkload
 from gpuplane.placement.framework import Cycle, NodeCache, fit_error
 from gpuplane.placement.gpu_fit import GpuFit
@@ -77,6 +78,22 @@ class Scheduler:
         self.rng = rng
         #: The workload the cluster expects, for workload-aware scores (FGD).
         self.workload = workload
+
+    def eligible(self, pod: Pod) -> BoolArray:
+        """Nodes the pod could ever run on, whatever is running now (all but resource fit).
+
+        Taints, selectors, affinity and cordons only change with the nodes themselves, so the
+        answer holds until then; the admission engine uses it to see whether two workloads
+        compete for the same nodes.
+        """
+        cycle = Cycle(pod=pod, state=self.state, cache=self.cache, gpu=GpuFit(pod.gpu, self.state))
+        ok = np.ones(len(self.state), dtype=np.bool_)
+        for plugin in self.profile.filters:
+            if isinstance(plugin, NodeResourcesFit):
+                continue
+            for _, mask in plugin.filter(cycle):
+                ok &= ~mask
+        return ok
 
     def schedule(self, pod: Pod) -> Decision:
         """Decide where `pod` goes, without changing the state."""

@@ -28,6 +28,9 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
+from gpuplane.cluster.state import BoolArray
 from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.policy import ResourceQuota
@@ -67,7 +70,7 @@ class QueueingConfig:
     fair_sharing: bool = False
     backfill: bool = True
     gang_timeout: float | None = None
-    scan_limit: int = 8
+    scan_limit: int = 32
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class _Reservation:
     queue: str
     since: float
     start_by: float  # when the gang is expected to fit; backfill must end before it
+    nodes: BoolArray  # where the gang could run: only work that can land there competes
+    changes: int  # ClusterState.changes when start_by was worked out
 
 
 class Queueing:
@@ -156,6 +161,8 @@ class Queueing:
         self._count: dict[str, int] = dict.fromkeys(self.queues, 0)
         self._unplaced: set[str] = set()
         self._unplaceable: dict[tuple[object, ...], int] = {}
+        self._eligible_cache: dict[tuple[object, ...], BoolArray] = {}
+        self._no_victims: dict[tuple[object, ...], int] = {}
         self._active_by_queue: dict[str, set[str]] = {q: set() for q in self.queues}
         self.preemptions = 0
         self.gang_timeouts = 0
@@ -251,6 +258,13 @@ class Queueing:
             if heads:
                 heapq.heappush(work, (self._order(queue, heads[0]), next(self._seq), queue))
         self._dirty = set()
+        # The gang holding the reservation is tried first, wherever it stands in its queue:
+        # everything it blocks waits for it, so it must never be out of sight.
+        r = self.reservation
+        if r is not None and r.key in self._pending:
+            outcome = self._try(self._pending[r.key][0], r.queue, now, expected_end, result)
+            if outcome is not None:
+                self.reasons[r.key] = outcome
         while work:
             _, _, queue = heapq.heappop(work)
             admitted = False
@@ -274,7 +288,7 @@ class Queueing:
         # Fair sharing: the queue with the lowest share after admission goes first.
         share = 0.0
         if self.config.fair_sharing:
-            choice = assign_flavors(self.queues[queue], w.requests(), self.tree)
+            choice = self._flavors(w, queue, w.requests())
             if isinstance(choice, FlavorChoice):
                 share = self.tree.share(self.tree.nodes[queue], choice.amounts(w.requests()))
         return (share, -w.priority, w.created)
@@ -292,7 +306,7 @@ class Queueing:
         ns_reason = self._namespace_quota(w, requests)
         if ns_reason:
             return ns_reason
-        choice = assign_flavors(self.queues[queue], requests, self.tree)
+        choice = self._flavors(w, queue, requests)
         if isinstance(choice, str):
             return choice
         amounts = choice.amounts(requests)
@@ -322,6 +336,10 @@ class Queueing:
             raise RuntimeError(f"{w.key} did not fit after preempting {victims}")
         self._admit(w, queue, choice, amounts, placements, now, result)
         return None
+
+    def _flavors(self, w: Workload, queue: str, requests: Mapping[str, int]) -> FlavorChoice | str:
+        selectors = [ps.template.node_selector for ps in w.pod_sets]
+        return assign_flavors(self.queues[queue], requests, self.tree, self.flavors, selectors)
 
     def _namespace_quota(self, w: Workload, requests: Mapping[str, int]) -> str | None:
         hard = self.ns_quota.get(w.namespace)
@@ -459,7 +477,7 @@ class Queueing:
         policy = cq.preemption
         out: list[Running] = []
         if policy.within_cluster_queue is not WithinClusterQueue.NEVER:
-            for key in self._active_by_queue.get(queue, ()):
+            for key in sorted(self._active_by_queue.get(queue, ())):
                 active = self.active[key]
                 running = Running(active.workload, active.queue, active.admitted_at)
                 if within_queue_allows(policy.within_cluster_queue, w, running):
@@ -505,8 +523,14 @@ class Queueing:
         need_quota: bool,
     ) -> list[str] | None:
         """The cheapest set of whole workloads whose eviction lets `w` in, or None."""
+        memo_key = (queue, w.priority, w.created, need_quota, _workload_shape(w))
+        if self._no_victims.get(memo_key) == self.state.changes:
+            return None  # nothing changed since the last search came back empty
         candidates = sorted(self._candidates(w, queue, amounts), key=victim_order(now))
-        if not candidates:
+        # One trial with every candidate gone: when even that does not fit, no subset will,
+        # and the one-by-one search (a placement trial per victim) is skipped.
+        if not candidates or not self._fits_without(w, queue, amounts, choice, candidates):
+            self._no_victims[memo_key] = self.state.changes
             return None
         chosen: list[Running] = []
         for victim in candidates:
@@ -563,9 +587,26 @@ class Queueing:
             return
         if self.reservation is not None and self.reservation.key != w.key:
             return  # one reservation at a time: the first blocked gang in admission order
-        if self.reservation is None:
+        r = self.reservation
+        if r is None or r.changes != self.state.changes:
+            # The cluster changed since (a node failed, work ended early): work it out again.
             start_by = self._shadow_time(w, now, expected_end)
-            self.reservation = _Reservation(w.key, queue, now, start_by)
+            since = now if r is None else r.since
+            self.reservation = _Reservation(
+                w.key, queue, since, start_by, self._eligible(w), self.state.changes
+            )
+
+    def _eligible(self, w: Workload) -> BoolArray:
+        """Nodes any pod of `w` could ever use (taints, selectors, affinity), cached per shape."""
+        nodes = np.zeros(len(self.state), dtype=np.bool_)
+        for ps in w.pod_sets:
+            key = (pod_shape(ps.template), self.state.generation)
+            mask = self._eligible_cache.get(key)
+            if mask is None:
+                mask = self.scheduler.eligible(ps.template)
+                self._eligible_cache[key] = mask
+            nodes |= mask
+        return nodes
 
     def _shadow_time(self, w: Workload, now: float, expected_end: ExpectedEnd | None) -> float:
         """When `w` could start if running workloads end as expected (inf if never known)."""
@@ -595,6 +636,9 @@ class Queueing:
     def _reserved_elsewhere(self, w: Workload, now: float) -> bool:
         r = self.reservation
         if r is None or r.key == w.key or r.key not in self._pending:
+            return False
+        # Work that cannot run where the gang runs cannot delay it.
+        if not (self._eligible(w) & r.nodes).any():
             return False
         # Backfill: only what is known to end before the gang's start can go ahead of it.
         return w.duration is None or now + w.duration > r.start_by
@@ -637,6 +681,10 @@ def pod_shape(pod: Pod) -> tuple[object, ...]:
         pod.tolerations,
         pod.node_name,
     )
+
+
+def _workload_shape(w: Workload) -> tuple[object, ...]:
+    return tuple((pod_shape(ps.template), ps.count) for ps in w.pod_sets)
 
 
 def _root(node: QuotaNode) -> QuotaNode:

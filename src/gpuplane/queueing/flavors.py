@@ -9,7 +9,7 @@ inadmissible in that queue, with a reason that says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gpuplane.objects.pod import Pod
@@ -29,9 +29,17 @@ class FlavorChoice:
 
 
 def assign_flavors(
-    queue: ClusterQueue, requests: Mapping[str, int], tree: QuotaTree
+    queue: ClusterQueue,
+    requests: Mapping[str, int],
+    tree: QuotaTree,
+    flavors: Mapping[str, ResourceFlavor] | None = None,
+    selectors: Sequence[Mapping[str, str]] = (),
 ) -> FlavorChoice | str:
-    """The flavors for `requests` in `queue`, or the reason none can be chosen."""
+    """The flavors for `requests` in `queue`, or the reason none can be chosen.
+
+    Like Kueue, a flavor whose node labels contradict a pod's nodeSelector is passed over:
+    its quota stands for nodes the pod could never run on.
+    """
     chosen: dict[str, str] = {}
     fits = True
     covered = {r for g in queue.resource_groups for r in g.covered}
@@ -48,6 +56,8 @@ def assign_flavors(
         for flavor in group.flavors:
             if not all(r in flavor.resources for r in wanted):
                 continue
+            if not _compatible((flavors or {}).get(flavor.flavor), selectors):
+                continue
             fallback = fallback or flavor.flavor
             if all(tree.available(node, (flavor.flavor, r)) >= a for r, a in wanted.items()):
                 picked = flavor.flavor
@@ -59,6 +69,16 @@ def assign_flavors(
         for r in wanted:
             chosen[r] = picked
     return FlavorChoice(chosen, fits)
+
+
+def _compatible(flavor: ResourceFlavor | None, selectors: Sequence[Mapping[str, str]]) -> bool:
+    if flavor is None:
+        return True
+    return all(
+        selector.get(key, value) == value
+        for selector in selectors
+        for key, value in flavor.node_labels.items()
+    )
 
 
 def with_flavor(pod: Pod, flavors: Mapping[str, ResourceFlavor], chosen: Mapping[str, str]) -> Pod:

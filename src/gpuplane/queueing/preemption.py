@@ -41,11 +41,12 @@ class Running:
         return ran % interval if interval else ran
 
 
-def victim_order(now: float) -> Callable[[Running], tuple[int, float, float]]:
+def victim_order(now: float) -> Callable[[Running], tuple[int, float, float, str]]:
     """Sort key: cheapest victim first."""
 
-    def key(r: Running) -> tuple[int, float, float]:
-        return (r.workload.priority, r.lost_work(now), -r.admitted_at)
+    def key(r: Running) -> tuple[int, float, float, str]:
+        # The workload key settles exact ties, so the choice never depends on set order.
+        return (r.workload.priority, r.lost_work(now), -r.admitted_at, r.workload.key)
 
     return key
 

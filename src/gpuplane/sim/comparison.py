@@ -153,17 +153,17 @@ def best_cells(rows: Sequence[dict[str, Value]]) -> set[tuple[int, int]]:
         if not finite:
             continue
         best = min(finite) if column.better == "low" else max(finite)
-        marked |= {
-            (i, j) for i, v in enumerate(values) if shown[i] == column.format(best)
-        }
+        marked |= {(i, j) for i, v in enumerate(values) if shown[i] == column.format(best)}
     return marked
 
 
 def as_json(results: Sequence[VariantResult], **extra: object) -> dict[str, object]:
     """The comparison for scripts: columns with units, rows of raw values, and `extra`."""
     rows = comparison_rows(results)
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-             for r in rows]
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in rows
+    ]
     return {
         **extra,
         "columns": [

@@ -86,8 +86,9 @@ def wait_distribution(results: Sequence[VariantResult]) -> bytes:
         minutes = np.sort(np.asarray(r.waits)) / 60.0
         share = np.arange(1, minutes.size + 1) / minutes.size * 100
         # Waits under a minute sit at the left edge: most workloads start at once.
-        ax.step(np.maximum(minutes, 1.0), share, where="post", color=colour(i), lw=1.3,
-                label=r.name)
+        ax.step(
+            np.maximum(minutes, 1.0), share, where="post", color=colour(i), lw=1.3, label=r.name
+        )
     ax.set_xscale("log")
     ax.set(
         xlabel="queue wait (minutes, log scale; under a minute shown at 1)",
@@ -109,9 +110,7 @@ def cost_by_pool(results: Sequence[VariantResult]) -> bytes:
     bottom = np.zeros(len(results))
     cmap = plt.get_cmap("tab20")
     for k, name in enumerate(pools):
-        heights = np.array(
-            [sum(p.cost for p in r.pools if p.pool.name == name) for r in results]
-        )
+        heights = np.array([sum(p.cost for p in r.pools if p.pool.name == name) for r in results])
         ax.bar(x, heights, 0.55, bottom=bottom, color=cmap(k % 20), label=name)
         bottom += heights
     bill = [r.capacity_cost for r in results]
@@ -143,7 +142,11 @@ def heat_map(result: VariantResult) -> bytes:
     fig, ax = plt.subplots(figsize=(4.2 + 0.25 * width, 1.2 + 0.16 * len(rows)))
     cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
     image = ax.imshow(
-        np.ma.masked_invalid(share), aspect="auto", cmap=cmap, vmin=0, vmax=1,
+        np.ma.masked_invalid(share),
+        aspect="auto",
+        cmap=cmap,
+        vmin=0,
+        vmax=1,
         interpolation="nearest",
     )
     for i, j in zip(*np.nonzero(~healthy & ~np.isnan(share)), strict=True):

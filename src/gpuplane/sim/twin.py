@@ -177,9 +177,7 @@ def _cluster(
         assert spec.cluster.nodes is not None  # the spec requires one of the two
         nodes = load_cluster(root / spec.cluster.nodes)
         order = list(dict.fromkeys(_pool_of(n) for n in nodes))
-        spot_of = {
-            name: any(_is_spot(n) for n in nodes if _pool_of(n) == name) for name in order
-        }
+        spot_of = {name: any(_is_spot(n) for n in nodes if _pool_of(n) == name) for name in order}
         index = {name: i for i, name in enumerate(order)}
         node_pool = tuple(index[_pool_of(n)] for n in nodes)
     out: list[Pool] = []

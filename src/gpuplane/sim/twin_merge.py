@@ -47,9 +47,7 @@ def _named(value: Any) -> bool:
     )
 
 
-def trace_to_override(
-    base: Any, override: Any, loc: Sequence[str | int]
-) -> tuple[Path, Path]:
+def trace_to_override(base: Any, override: Any, loc: Sequence[str | int]) -> tuple[Path, Path]:
     """Split a path into the merged data into the part the override wrote and the rest.
 
     The first part is a path into `override` (list indexes renumbered to the override's own

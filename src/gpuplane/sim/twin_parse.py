@@ -83,9 +83,7 @@ def parse_twin(body: Mapping[str, Any], file: str | None = None) -> ParsedTwin:
     return ParsedTwin(base, tuple(variants))
 
 
-def _validate(
-    model: type[M], data: Any, body: Any, file: str | None, prefix: Path
-) -> M:
+def _validate(model: type[M], data: Any, body: Any, file: str | None, prefix: Path) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
