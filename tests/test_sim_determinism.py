@@ -39,6 +39,16 @@ sim.run()
 print([k for k, r in sim.records.items() if r.evictions])
 """
 
+# Quota-only admission: four 8-GPU jobs admitted at once, room for one at a time.
+QUOTA_ONLY_RUN = """
+from gpuplane.sim.simulator import Simulator
+from queueing_helpers import cq, engine, job
+sim = Simulator(engine([cq("q", 32)], nodes=1, placement_aware=False))
+sim.submit([job(f"w{i}", "q", gpus_per_pod=8, duration=100) for i in range(4)])
+sim.run()
+print(sorted((r.finished, k) for k, r in sim.records.items()))
+"""
+
 
 def fingerprint(report: Report) -> str:
     # repr spells every float exactly; the series is left out of the Report's repr.
@@ -79,4 +89,9 @@ def test_the_scenario_runs_alike_whatever_the_hash_seed() -> None:
 
 def test_equally_cheap_victims_are_chosen_alike_whatever_the_hash_seed() -> None:
     outputs = in_fresh_processes(TIE_RUN)
+    assert len(set(outputs.values())) == 1, outputs
+
+
+def test_quota_only_placement_order_is_alike_whatever_the_hash_seed() -> None:
+    outputs = in_fresh_processes(QUOTA_ONLY_RUN)
     assert len(set(outputs.values())) == 1, outputs

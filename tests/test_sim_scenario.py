@@ -15,6 +15,8 @@ import pytest
 
 from gpuplane.errors import InputError
 from gpuplane.objects.queues import QueueingStrategy, ReclaimWithinCohort
+from gpuplane.queueing import CycleResult
+from gpuplane.queueing.engine import ExpectedEnd
 from gpuplane.sim.invariants import check_all
 from gpuplane.sim.metrics import Report
 from gpuplane.sim.scenario import Scenario, apply_variant, load_scenario
@@ -109,3 +111,19 @@ def test_durations_in_a_scenario_are_go_durations() -> None:
     assert (kind.duration, kind.checkpoint_interval) == (5400, 600)
     with pytest.raises(InputError, match=r"kinds\.nb\.duration"):
         parse_scenario({**body, "kinds": {"nb": {"duration": "soon"}}}, "s.yaml")
+
+
+def test_no_workload_is_preempted_twice_at_one_instant(scenario: Scenario) -> None:
+    sim = scenario.simulator("fair-preemption")
+    cycle = sim.queueing.cycle
+    evicted: list[tuple[float, str]] = []
+
+    def recording(now: float, expected_end: ExpectedEnd | None = None) -> CycleResult:
+        result = cycle(now, expected_end)
+        evicted.extend((now, e.workload.key) for e in result.evicted)
+        return result
+
+    sim.queueing.cycle = recording  # type: ignore[method-assign]
+    sim.run()
+    assert evicted
+    assert len(set(evicted)) == len(evicted)

@@ -58,6 +58,9 @@ from gpuplane.queueing.workload import Workload
 
 ExpectedEnd = Callable[[str], float | None]
 
+CANNOT_PLACE = "the cluster cannot place all its pods now (quota is available)"
+RESERVED = "waiting: a blocked gang holds a reservation and this would not finish before it"
+
 
 @dataclass(frozen=True)
 class QueueingConfig:
@@ -161,6 +164,7 @@ class Queueing:
         self._count: dict[str, int] = dict.fromkeys(self.queues, 0)
         self._unplaced: set[str] = set()
         self._unplaceable: dict[tuple[object, ...], int] = {}
+        self._unplaceable_first: dict[tuple[object, ...], int] = {}
         self._eligible_cache: dict[tuple[object, ...], BoolArray] = {}
         self._no_victims: dict[tuple[object, ...], int] = {}
         self._active_by_queue: dict[str, set[str]] = {q: set() for q in self.queues}
@@ -195,6 +199,10 @@ class Queueing:
         self._count[queue] -= 1
         return workload, queue
 
+    def capacity_added(self) -> None:
+        """Nodes or GPUs came back (recovery): every queue with pending work looks again."""
+        self._dirty |= {q for q in self.queues if self._count[q]}
+
     def _wake(self, queue: str) -> None:
         """Capacity was released by a workload of `queue`: who might now get in."""
         root = self._root_of[queue]
@@ -209,6 +217,16 @@ class Queueing:
     def pending_in(self, queue: str) -> int:
         return self._count[queue]
 
+    def _peek(self, queue: str) -> Workload | None:
+        """The queue's first pending workload, in O(1) once stale entries are dropped."""
+        heap = self._heaps[queue]
+        while heap:
+            found = self._pending.get(heap[0][3])
+            if found is not None and found[1] == queue:
+                return found[0]
+            heapq.heappop(heap)
+        return None
+
     def _heads(self, queue: str) -> list[Workload]:
         """Up to scan_limit pending workloads of a queue in order (StrictFIFO: just the head).
 
@@ -219,13 +237,15 @@ class Queueing:
         limit = 1 if strict else self.config.scan_limit
         out: list[Workload] = []
         kept: list[tuple[int, float, int, str]] = []
+        seen: set[str] = set()
         while heap and len(out) < limit:
             entry = heapq.heappop(heap)
             found = self._pending.get(entry[3])
             if found is None or found[1] != queue:
                 continue  # admitted or moved since: drop the stale entry
-            if any(entry[3] == k[3] for k in kept):
+            if entry[3] in seen:
                 continue  # a duplicate left by a requeue
+            seen.add(entry[3])
             kept.append(entry)
             out.append(found[0])
         for entry in kept:
@@ -254,9 +274,9 @@ class Queueing:
     def _pass(self, now: float, expected_end: ExpectedEnd | None, result: CycleResult) -> None:
         work: list[tuple[tuple[float, int, float], int, str]] = []
         for queue in sorted(self._dirty):
-            heads = self._heads(queue)
-            if heads:
-                heapq.heappush(work, (self._order(queue, heads[0]), next(self._seq), queue))
+            head = self._peek(queue)
+            if head is not None:
+                heapq.heappush(work, (self._order(queue, head), next(self._seq), queue))
         self._dirty = set()
         # The gang holding the reservation is tried first, wherever it stands in its queue:
         # everything it blocks waits for it, so it must never be out of sight.
@@ -265,23 +285,36 @@ class Queueing:
             outcome = self._try(self._pending[r.key][0], r.queue, now, expected_end, result)
             if outcome is not None:
                 self.reasons[r.key] = outcome
+        # A pass ends after this many attempts in a row admit nothing: the queues not reached
+        # wait for the next change, like the ones that failed. It bounds a pass whatever the
+        # number of queues or the backlog; queues are reached best first (share, priority, age).
+        budget = 4 * self.config.scan_limit
+        misses = 0
         while work:
             _, _, queue = heapq.heappop(work)
+            if misses >= budget:
+                self._waiting_capacity.add(queue)
+                continue
             admitted = False
+            needs_room = False
             for workload in self._heads(queue):
                 outcome = self._try(workload, queue, now, expected_end, result)
                 if outcome is None:
                     admitted = True
                     break
                 self.reasons[workload.key] = outcome
+                misses += 1
+                needs_room = needs_room or outcome in (CANNOT_PLACE, RESERVED)
                 if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO:
                     break
             if admitted:
-                heads = self._heads(queue)
-                if heads:
-                    heapq.heappush(work, (self._order(queue, heads[0]), next(self._seq), queue))
-            else:
-                # Blocked: wait for released capacity (quota in its tree or room anywhere).
+                misses = 0
+                head = self._peek(queue)
+                if head is not None:
+                    heapq.heappush(work, (self._order(queue, head), next(self._seq), queue))
+            elif needs_room:
+                # Blocked by the cluster, not by quota: room freed anywhere may help. (Quota
+                # released in its own cohort tree wakes every queue of the tree anyway.)
                 self._waiting_capacity.add(queue)
 
     def _order(self, queue: str, w: Workload) -> tuple[float, int, float]:
@@ -311,7 +344,7 @@ class Queueing:
             return choice
         amounts = choice.amounts(requests)
         if self._reserved_elsewhere(w, now):
-            return "waiting: a blocked gang holds a reservation and this would not finish before it"
+            return RESERVED
         if choice.fits and self.tree.fits(queue, amounts):
             if not self.config.placement_aware:
                 self._admit(w, queue, choice, amounts, [], now, result)
@@ -323,7 +356,7 @@ class Queueing:
             victims = self._find_victims(w, queue, amounts, choice, now, need_quota=False)
             if victims is None:
                 self._reserve(w, queue, now, expected_end)
-                return "the cluster cannot place all its pods now (quota is available)"
+                return CANNOT_PLACE
         else:
             victims = self._find_victims(w, queue, amounts, choice, now, need_quota=True)
             if victims is None:
@@ -364,6 +397,10 @@ class Queueing:
         """
         placed: list[Placement] = []
         changes = self.state.changes
+        # The first pod's shape, checked before any pod object is built (the common case).
+        first = (pod_shape(w.pod_sets[0].template), tuple(sorted(choice.flavors.items())))
+        if w.pod_sets and self._unplaceable_first.get(first) == changes:
+            return None
         for pod in w.pods():
             pod = with_flavor(pod, self.flavors, choice.flavors)
             shape = pod_shape(pod)
@@ -373,6 +410,7 @@ class Queueing:
             if not isinstance(decision, Placement):
                 if not placed:
                     self._unplaceable[shape] = changes
+                    self._unplaceable_first[first] = changes
                 for p in placed:
                     self.state.release(p.pod.key)
                 return None
@@ -446,7 +484,7 @@ class Queueing:
 
     def _place_admitted(self, now: float, result: CycleResult) -> None:
         """Quota-only mode: try to place admitted workloads whose pods are not placed yet."""
-        for key in sorted(self._unplaced, key=lambda k: self.active[k].admitted_at):
+        for key in sorted(self._unplaced, key=lambda k: (self.active[k].admitted_at, k)):
             active = self.active[key]
             placements = self._place_all(active.workload, FlavorChoice(active.flavors, True))
             if placements is not None:
@@ -499,10 +537,16 @@ class Queueing:
             # Queues within their own quota are never preempted by others (their guarantee).
             if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
                 continue
-            fairer = self.config.fair_sharing and self.tree.share(other) > share_after
             for key in sorted(self._active_by_queue[other_name]):
                 active = self.active[key]
                 running = Running(active.workload, active.queue, active.admitted_at)
+                # Kueue's LessThanOrEqualToFinalShare: the victim's queue must still hold at
+                # least the preemptor's share once the victim is gone, or the two would take
+                # the GPUs back and forth.
+                fairer = self.config.fair_sharing and (
+                    self.tree.share(other, {fr: -a for fr, a in active.amounts.items()})
+                    >= share_after
+                )
                 reclaims = within_nominal and reclaim_allows(
                     policy.reclaim_within_cohort, w, running
                 )
@@ -523,6 +567,14 @@ class Queueing:
         need_quota: bool,
     ) -> list[str] | None:
         """The cheapest set of whole workloads whose eviction lets `w` in, or None."""
+        policy = self.queues[queue].preemption
+        if (
+            policy.within_cluster_queue is WithinClusterQueue.NEVER
+            and policy.reclaim_within_cohort is ReclaimWithinCohort.NEVER
+            and policy.borrow_within_cohort is BorrowWithinCohort.NEVER
+            and not self.config.fair_sharing
+        ):
+            return None
         memo_key = (queue, w.priority, w.created, need_quota, _workload_shape(w))
         if self._no_victims.get(memo_key) == self.state.changes:
             return None  # nothing changed since the last search came back empty

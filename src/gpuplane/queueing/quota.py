@@ -56,6 +56,9 @@ class QuotaTree:
     def __init__(self, queues: Iterable[ClusterQueue], cohorts: Iterable[Cohort] = ()) -> None:
         self.nodes: dict[str, QuotaNode] = {}
         self.cohorts: dict[str, QuotaNode] = {}
+        #: Bumped on every usage change; `available` answers are kept per version.
+        self.version = 0
+        self._available: dict[tuple[int, FlavorResource], tuple[int, int]] = {}
         for cohort in cohorts:
             node = QuotaNode(cohort.name, False, fair_weight=cohort.fair_weight)
             _quotas(cohort.resource_groups, node)
@@ -111,7 +114,20 @@ class QuotaTree:
         return node.subtree.get(fr, 0) - self.lend(node, fr)
 
     def available(self, node: QuotaNode, fr: FlavorResource) -> int:
-        """How much more of `fr` the subtree of `node` may take now."""
+        """How much more of `fr` the subtree of `node` may take now.
+
+        Remembered until usage changes anywhere: an admission cycle asks it for the same
+        queues again and again while nothing is admitted.
+        """
+        key = (id(node), fr)
+        hit = self._available.get(key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        value = self._compute_available(node, fr)
+        self._available[key] = (self.version, value)
+        return value
+
+    def _compute_available(self, node: QuotaNode, fr: FlavorResource) -> int:
         q, used = node.subtree.get(fr, 0), node.usage.get(fr, 0)
         if node.parent is None:
             return max(0, q - used)
@@ -133,6 +149,7 @@ class QuotaTree:
 
     def add(self, queue: str, amounts: Mapping[FlavorResource, int], sign: int = 1) -> None:
         """Add (or with sign=-1 remove) usage of a queue and carry it up its cohorts."""
+        self.version += 1
         node: QuotaNode | None = self.nodes[queue]
         deltas = {fr: sign * a for fr, a in amounts.items() if a}
         while node is not None and deltas:

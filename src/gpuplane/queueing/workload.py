@@ -87,12 +87,16 @@ class Workload:
         return out
 
     def requests(self) -> dict[str, int]:
-        """Total quota the workload needs while it runs."""
-        total: dict[str, int] = {}
-        for ps in self.pod_sets:
-            for name, amount in pod_requests(ps.template).items():
-                total[name] = total.get(name, 0) + amount * ps.count
-        return total
+        """Total quota the workload needs while it runs (computed once; a copy each call)."""
+        cached: dict[str, int] | None = self.__dict__.get("_requests")
+        if cached is None:
+            cached = {}
+            for ps in self.pod_sets:
+                for name, amount in pod_requests(ps.template).items():
+                    cached[name] = cached.get(name, 0) + amount * ps.count
+            # The dataclass is frozen; the cache is not part of its value.
+            object.__setattr__(self, "_requests", cached)
+        return dict(cached)
 
     def gpu_milli(self) -> int:
         """Milli-GPU of whole and fractional GPUs it holds (for GPU-hour accounting)."""

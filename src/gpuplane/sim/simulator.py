@@ -255,15 +255,8 @@ class Simulator:
             self._capacity_added()
 
     def _capacity_added(self) -> None:
-        """GPUs came back: queues waiting for room must be looked at again.
-
-        WORKAROUND until the engine has a public call for it: Queueing retries a queue that
-        waits for cluster capacity only when a workload releases some, so GPUs that recover
-        would stay unused. Marks every queue with pending work for the next cycle.
-        """
-        dirty = getattr(self.queueing, "_dirty", None)
-        if isinstance(dirty, set):
-            dirty.update(q for q in self.queueing.queues if self.queueing.pending_in(q))
+        """GPUs came back: queues waiting for room must be looked at again."""
+        self.queueing.capacity_added()
 
     # -- the cycle -------------------------------------------------------------------------
 
