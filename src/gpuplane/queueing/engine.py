@@ -290,6 +290,7 @@ class Queueing:
         # number of queues or the backlog; queues are reached best first (share, priority, age).
         budget = 4 * self.config.scan_limit
         misses = 0
+        unplaceable: dict[tuple[object, ...], int] = {}
         while work:
             _, _, queue = heapq.heappop(work)
             if misses >= budget:
@@ -298,11 +299,20 @@ class Queueing:
             admitted = False
             needs_room = False
             for workload in self._heads(queue):
+                shape = _workload_shape(workload)
+                if unplaceable.get(shape) == self.state.changes:
+                    # The same pods found no room a moment ago and nothing has changed since:
+                    # refused without another attempt, and not counted against the pass.
+                    self.reasons[workload.key] = CANNOT_PLACE
+                    needs_room = True
+                    continue
                 outcome = self._try(workload, queue, now, expected_end, result)
                 if outcome is None:
                     admitted = True
                     break
                 self.reasons[workload.key] = outcome
+                if outcome == CANNOT_PLACE:
+                    unplaceable[shape] = self.state.changes
                 misses += 1
                 needs_room = needs_room or outcome in (CANNOT_PLACE, RESERVED)
                 if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO:
