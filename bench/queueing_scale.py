@@ -33,7 +33,9 @@ import numpy as np
 from gpuplane.catalog import lookup
 from gpuplane.catalog.labels import gfd_labels
 from gpuplane.cluster.state import ClusterState
+from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.objects.node import Node
+from gpuplane.objects.pod import Pod
 from gpuplane.objects.queues import (
     ClusterQueue,
     FlavorQuotas,
@@ -42,7 +44,7 @@ from gpuplane.objects.queues import (
     ResourceQuotaSpec,
 )
 from gpuplane.placement import Scheduler
-from gpuplane.queueing import Queueing, QueueingConfig, Workload
+from gpuplane.queueing import PodSet, Queueing, QueueingConfig, Workload
 from gpuplane.sim.generators import Choice, LogNormal, Team, WorkloadKind, generate
 from gpuplane.sim.simulator import Simulator
 
@@ -181,6 +183,34 @@ def backlog(sizes: tuple[int, ...] = (1_000, 10_000, 50_000), target: int = 800)
         )
 
 
+def uniform(sizes: tuple[int, ...] = (1_000, 10_000, 50_000), target: int = 2_400) -> None:
+    """The engine's cost alone: N identical 1-GPU, 1-hour jobs, so every backlog size admits
+    the same workloads at the same instants and only the depth of the queues differs."""
+    template = Pod("job", cpu_milli=1000, memory_mib=4096, gpu=GpuRequest(GpuKind.WHOLE, 1, 1000))
+    for n in sizes:
+        work = [
+            Workload(
+                key=f"team-{i % QUEUES}/job-{i}",
+                namespace=f"team-{i % QUEUES}",
+                queue="jobs",
+                pod_sets=(PodSet("main", template),),
+                created=0.0,
+                duration=3600.0 + i % 7,  # staggered ends: one completion per instant
+            )
+            for i in range(n)
+        ]
+        sim = simulator(100, 1, work)
+        began = time.perf_counter()
+        sim.run(stop=lambda s: s.admissions >= target)
+        wall = time.perf_counter() - began
+        print(
+            f"uniform {n:>6,}: {sim.admissions:,} admitted in {sim.cycles:,} cycles taking "
+            f"{sim.cycle_seconds:.2f} s = {1000 * sim.cycle_seconds / sim.admissions:.3f} ms per "
+            f"admitted workload, {1000 * sim.cycle_seconds / max(1, sim.cycles):.2f} ms per cycle "
+            f"(whole run {wall:.2f} s)"
+        )
+
+
 def profiled(fn: Callable[[], None]) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -193,7 +223,7 @@ def profiled(fn: Callable[[], None]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("full", "backlog", "all"), default="all")
+    parser.add_argument("--part", choices=("full", "backlog", "uniform", "all"), default="all")
     parser.add_argument("--count", type=int, default=50_000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
@@ -202,6 +232,8 @@ def main() -> None:
         parts.append(lambda: full(count=args.count))
     if args.part in ("backlog", "all"):
         parts.append(backlog)
+    if args.part in ("uniform", "all"):
+        parts.append(uniform)
     for part in parts:
         profiled(part) if args.profile else part()
 

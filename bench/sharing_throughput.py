@@ -56,9 +56,7 @@ MODES: dict[str, tuple[NodeSharing, GpuRequest]] = {
     ),
     "vgpu 8C": (
         NodeSharing(
-            GpuSharing(
-                SharingKind.VGPU, resource="nvidia.com/GRID_A100-8C", vgpu_memory_mib=8192
-            )
+            GpuSharing(SharingKind.VGPU, resource="nvidia.com/GRID_A100-8C", vgpu_memory_mib=8192)
         ),
         GpuRequest(GpuKind.SHARED, 1, resource="nvidia.com/GRID_A100-8C"),
     ),
