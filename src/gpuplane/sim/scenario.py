@@ -64,32 +64,8 @@ class Scenario:
         return out
 
     def _kind(self, name: str, k: KindSpec) -> WorkloadKind:
-        priority = k.priority
-        if k.priority_class is not None:
-            classes = {c.name: c.value for c in self.manifests.workload_priority_classes}
-            if k.priority_class not in classes:
-                raise InputError(
-                    f"WorkloadPriorityClass {k.priority_class} is not in the manifests",
-                    where=Location(field=f"kinds.{name}.priorityClass"),
-                )
-            priority = classes[k.priority_class]
-        law = k.duration
-        duration = (
-            Fixed(law)
-            if isinstance(law, float)
-            else LogNormal(law.median, law.sigma, law.min, law.max or float("inf"))
-        )
-        return WorkloadKind(
-            name=name,
-            pods=_counts(k.pods),
-            gpus=_counts(k.gpus),
-            duration=duration,
-            cpu_milli=k.cpu,
-            memory_mib=k.memory,
-            gpu_milli=k.gpu_milli,
-            checkpoint_interval=k.checkpoint_interval,
-            priority=priority,
-        )
+        classes = {c.name: c.value for c in self.manifests.workload_priority_classes}
+        return workload_kind(name, k, classes, f"kinds.{name}")
 
     def variant_config(self, name: str) -> QueueingConfig:
         """The admission setup of a variant."""
@@ -128,6 +104,36 @@ class Scenario:
             recover = None if f.recover_after is None else f.at + f.recover_after
             sim.fail_node(f.node, f.at, recover)
         return sim
+
+
+def workload_kind(name: str, k: KindSpec, classes: dict[str, int], field: str) -> WorkloadKind:
+    """A generator kind from its spec; a priorityClass must name a WorkloadPriorityClass."""
+    priority = k.priority
+    if k.priority_class is not None:
+        if k.priority_class not in classes:
+            raise InputError(
+                f"WorkloadPriorityClass {k.priority_class} is not in the manifests",
+                where=Location(field=f"{field}.priorityClass"),
+                hint=f"known: {', '.join(sorted(classes)) or 'none'}",
+            )
+        priority = classes[k.priority_class]
+    law = k.duration
+    duration = (
+        Fixed(law)
+        if isinstance(law, float)
+        else LogNormal(law.median, law.sigma, law.min, law.max or float("inf"))
+    )
+    return WorkloadKind(
+        name=name,
+        pods=_counts(k.pods),
+        gpus=_counts(k.gpus),
+        duration=duration,
+        cpu_milli=k.cpu,
+        memory_mib=k.memory,
+        gpu_milli=k.gpu_milli,
+        checkpoint_interval=k.checkpoint_interval,
+        priority=priority,
+    )
 
 
 def _counts(value: int | list[int]) -> Choice | Fixed:

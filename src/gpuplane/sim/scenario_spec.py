@@ -159,17 +159,22 @@ class ScenarioSpec(Model):
 
     @model_validator(mode="after")
     def _kinds_exist(self) -> ScenarioSpec:
-        for arrival in self.arrivals:
-            for team in arrival.teams:
-                unknown = sorted(set(team.kinds) - set(self.kinds))
-                if unknown:
-                    raise ValueError(
-                        f"arrivals {arrival.name}: kind {unknown[0]} is not defined in `kinds`"
-                    )
-        names = [a.name for a in self.arrivals]
-        if len(set(names)) != len(names):
-            raise ValueError("arrival names must be unique (they prefix workload names)")
+        check_arrivals(self.arrivals, self.kinds)
         return self
+
+
+def check_arrivals(arrivals: list[ArrivalSpec], kinds: dict[str, KindSpec]) -> None:
+    """Every team's kinds are defined, and arrival names (workload name prefixes) are unique."""
+    for arrival in arrivals:
+        for team in arrival.teams:
+            unknown = sorted(set(team.kinds) - set(kinds))
+            if unknown:
+                raise ValueError(
+                    f"arrivals {arrival.name}: kind {unknown[0]} is not defined in `kinds`"
+                )
+    names = [a.name for a in arrivals]
+    if len(set(names)) != len(names):
+        raise ValueError("arrival names must be unique (they prefix workload names)")
 
 
 def parse_scenario(body: Any, file: str | None = None) -> ScenarioSpec:

@@ -28,10 +28,10 @@ from gpuplane.objects.scheduling import Toleration
 from gpuplane.objects.yamlio import load_file
 from gpuplane.queueing import QueueingConfig, Workload
 from gpuplane.sim.durations import EmpiricalDurations, philly_durations
-from gpuplane.sim.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
+from gpuplane.sim.generators import Team, generate
 from gpuplane.sim.openb_source import openb_workloads
 from gpuplane.sim.prices import PriceTable, default_prices
-from gpuplane.sim.scenario import apply_variant
+from gpuplane.sim.scenario import apply_variant, workload_kind
 from gpuplane.sim.sources import manifest_workloads, queueing_config
 from gpuplane.sim.twin_parse import Variant, parse_twin
 from gpuplane.sim.twin_spec import CAPACITY_TYPE_LABEL, TwinKind, TwinSpec
@@ -263,7 +263,10 @@ def _workloads(
         )
         out += manifest_workloads(manifests)
     classes = {c.name: c.value for c in queues.workload_priority_classes}
-    kinds = {name: _kind(name, k, classes) for name, k in wl.kinds.items()}
+    kinds = {
+        name: workload_kind(name, k, classes, f"workload.kinds.{name}")
+        for name, k in wl.kinds.items()
+    }
     for arrival in wl.arrivals:
         teams = [
             Team(
@@ -304,39 +307,6 @@ def _philly_or_flat() -> EmpiricalDurations:
         return philly_durations()
     except InputError:
         return EmpiricalDurations([HOUR])  # no Philly data here: an hour each
-
-
-def _kind(name: str, k: TwinKind, classes: dict[str, int]) -> WorkloadKind:
-    priority = k.priority
-    if k.priority_class is not None:
-        if k.priority_class not in classes:
-            raise InputError(
-                f"WorkloadPriorityClass {k.priority_class} is not in the queue manifests",
-                where=Location(field=f"workload.kinds.{name}.priorityClass"),
-                hint=f"known: {', '.join(sorted(classes)) or 'none'}",
-            )
-        priority = classes[k.priority_class]
-    law = k.duration
-    duration = (
-        Fixed(law)
-        if isinstance(law, float)
-        else LogNormal(law.median, law.sigma, law.min, law.max or float("inf"))
-    )
-    return WorkloadKind(
-        name=name,
-        pods=_counts(k.pods),
-        gpus=_counts(k.gpus),
-        duration=duration,
-        cpu_milli=k.cpu,
-        memory_mib=k.memory,
-        gpu_milli=k.gpu_milli,
-        checkpoint_interval=k.checkpoint_interval,
-        priority=priority,
-    )
-
-
-def _counts(value: int | list[int]) -> Choice | Fixed:
-    return Fixed(float(value)) if isinstance(value, int) else Choice(tuple(map(float, value)))
 
 
 def _placed(w: Workload, kind: TwinKind) -> Workload:

@@ -47,7 +47,13 @@ from gpuplane.objects.read_duration import read_duration
 from gpuplane.objects.scheduling import TaintEffect
 from gpuplane.objects.yamlio import Field as YamlField
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES
-from gpuplane.sim.scenario_spec import ArrivalSpec, FailureSpec, KindSpec, VariantSpec
+from gpuplane.sim.scenario_spec import (
+    ArrivalSpec,
+    FailureSpec,
+    KindSpec,
+    VariantSpec,
+    check_arrivals,
+)
 
 HOUR = 3600.0
 SLUG = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -138,16 +144,7 @@ class TwinWorkload(Model):
     def _something_arrives(self) -> TwinWorkload:
         if not (self.arrivals or self.manifests or self.trace):
             raise ValueError("the workload is empty: give arrivals, manifests or a trace")
-        for arrival in self.arrivals:
-            for team in arrival.teams:
-                unknown = sorted(set(team.kinds) - set(self.kinds))
-                if unknown:
-                    raise ValueError(
-                        f"arrivals {arrival.name}: kind {unknown[0]} is not defined in `kinds`"
-                    )
-        names = [a.name for a in self.arrivals]
-        if len(set(names)) != len(names):
-            raise ValueError("arrival names must be unique (they prefix workload names)")
+        check_arrivals(list(self.arrivals), dict(self.kinds))
         return self
 
 
