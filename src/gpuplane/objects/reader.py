@@ -171,6 +171,9 @@ def _read_object(root: Field, reading: _Reading) -> None:
     _READERS[kind](root, reading.warn, reading.out)
 
 
+Reader = Callable[[Field, Warn, "Manifests"], None]
+
+
 def _group(api_version: str) -> str:
     """The API group of an apiVersion ("" for the core group's "v1")."""
     return api_version.rpartition("/")[0]
@@ -188,62 +191,32 @@ def _job(root: Field, warn: Warn, out: Manifests) -> None:
     out.workloads.append(job)
 
 
-def _node(root: Field, warn: Warn, out: Manifests) -> None:
-    out.nodes.append(read_node(root, warn))
-
-
-def _priority_class(root: Field, warn: Warn, out: Manifests) -> None:
-    out.priority_classes.append(read_priority_class(root, warn))
-
-
-def _resource_quota(root: Field, warn: Warn, out: Manifests) -> None:
-    out.resource_quotas.append(read_resource_quota(root, warn))
-
-
 def _configmap(root: Field, warn: Warn, out: Manifests) -> None:
     out.device_plugin_configs.append(read_device_plugin_configmap(root))
 
 
-def _cluster_queue(root: Field, warn: Warn, out: Manifests) -> None:
-    out.cluster_queues.append(read_cluster_queue(root, warn))
+def _into(attribute: str, read: Callable[[Field, Warn], object]) -> Reader:
+    """A reader that appends what `read` makes to the Manifests list named `attribute`."""
+
+    def add(root: Field, warn: Warn, out: Manifests) -> None:
+        getattr(out, attribute).append(read(root, warn))
+
+    return add
 
 
-def _local_queue(root: Field, warn: Warn, out: Manifests) -> None:
-    out.local_queues.append(read_local_queue(root, warn))
-
-
-def _resource_flavor(root: Field, warn: Warn, out: Manifests) -> None:
-    out.resource_flavors.append(read_resource_flavor(root, warn))
-
-
-def _workload_priority_class(root: Field, warn: Warn, out: Manifests) -> None:
-    out.workload_priority_classes.append(read_workload_priority_class(root, warn))
-
-
-def _cohort(root: Field, warn: Warn, out: Manifests) -> None:
-    out.cohorts.append(read_cohort(root, warn))
-
-
-def _volcano_queue(root: Field, warn: Warn, out: Manifests) -> None:
-    out.volcano_queues.append(read_volcano_queue(root, warn))
-
-
-def _pod_group(root: Field, warn: Warn, out: Manifests) -> None:
-    out.pod_groups.append(read_pod_group(root, warn))
-
-
-_READERS: dict[str, Callable[[Field, Warn, Manifests], None]] = {
+#: Kind -> how it is read into Manifests. Most kinds just append to their own list.
+_READERS: dict[str, Reader] = {
     "Pod": _pod,
     "Job": _job,
-    "Node": _node,
-    "PriorityClass": _priority_class,
-    "ResourceQuota": _resource_quota,
     "ConfigMap": _configmap,
-    "ClusterQueue": _cluster_queue,
-    "LocalQueue": _local_queue,
-    "ResourceFlavor": _resource_flavor,
-    "WorkloadPriorityClass": _workload_priority_class,
-    "Cohort": _cohort,
-    "Queue": _volcano_queue,
-    "PodGroup": _pod_group,
+    "Node": _into("nodes", read_node),
+    "PriorityClass": _into("priority_classes", read_priority_class),
+    "ResourceQuota": _into("resource_quotas", read_resource_quota),
+    "ClusterQueue": _into("cluster_queues", read_cluster_queue),
+    "LocalQueue": _into("local_queues", read_local_queue),
+    "ResourceFlavor": _into("resource_flavors", read_resource_flavor),
+    "WorkloadPriorityClass": _into("workload_priority_classes", read_workload_priority_class),
+    "Cohort": _into("cohorts", read_cohort),
+    "Queue": _into("volcano_queues", read_volcano_queue),
+    "PodGroup": _into("pod_groups", read_pod_group),
 }

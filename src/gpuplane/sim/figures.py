@@ -7,10 +7,11 @@ no URL at all. Every figure uses the same colour per variant, in variant order.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gpuplane.sim.metrics import HOUR
 from gpuplane.sim.run_variants import VariantResult
@@ -43,23 +44,35 @@ def colour(i: int) -> str:
 
 def allocation_over_time(results: Sequence[VariantResult]) -> bytes:
     """Allocated GPU as a share of capacity, per variant, over the simulated hours."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9.5, 3.8))
-    for i, r in enumerate(results):
-        s = r.report.series
-        if not s.times:
-            continue
-        t = np.append(np.asarray(s.times), r.report.end) / HOUR
-        y = 100.0 * np.asarray(s.allocated_milli, dtype=np.float64) / (1000 * r.capacity_gpus)
-        ax.step(t, np.append(y, y[-1]), where="post", color=colour(i), lw=1.3, label=r.name)
-    ax.set(xlabel="hour", ylabel="GPU allocated (% of capacity)", ylim=(0, 100))
-    _over_hours(ax, results)
-    _legend(ax)
-    return _png(fig)
+    return _over_time(
+        results,
+        lambda r: (
+            100.0
+            * np.asarray(r.report.series.allocated_milli, dtype=np.float64)
+            / (1000 * r.capacity_gpus)
+        ),
+        ylabel="GPU allocated (% of capacity)",
+        ylim=(0, 100),
+    )
 
 
 def queue_over_time(results: Sequence[VariantResult]) -> bytes:
     """Workloads waiting for admission, per variant, over the simulated hours."""
+    return _over_time(
+        results,
+        lambda r: np.asarray(r.report.series.pending, dtype=np.float64),
+        ylabel="workloads waiting",
+        ylim=(0, None),
+    )
+
+
+def _over_time(
+    results: Sequence[VariantResult],
+    values: Callable[[VariantResult], npt.NDArray[np.float64]],
+    ylabel: str,
+    ylim: tuple[float, float | None],
+) -> bytes:
+    """A step line per variant: each value holds from its instant to the next one."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9.5, 3.8))
     for i, r in enumerate(results):
@@ -67,9 +80,9 @@ def queue_over_time(results: Sequence[VariantResult]) -> bytes:
         if not s.times:
             continue
         t = np.append(np.asarray(s.times), r.report.end) / HOUR
-        y = np.asarray(s.pending, dtype=np.float64)
+        y = values(r)
         ax.step(t, np.append(y, y[-1]), where="post", color=colour(i), lw=1.3, label=r.name)
-    ax.set(xlabel="hour", ylabel="workloads waiting", ylim=(0, None))
+    ax.set(xlabel="hour", ylabel=ylabel, ylim=ylim)
     _over_hours(ax, results)
     _legend(ax)
     return _png(fig)
