@@ -15,11 +15,11 @@ import statistics
 import time
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
 from gpuplane.cluster import ClusterState
 from gpuplane.objects import GpuKind, GpuRequest, Node, Pod
 from gpuplane.objects.scheduling import Taint, Toleration
 from gpuplane.placement import Placement, Scheduler
+from gpuplane.sharing import gfd_labels
 
 
 def make_nodes(count: int) -> list[Node]:

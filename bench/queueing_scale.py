@@ -31,7 +31,6 @@ from dataclasses import replace
 import numpy as np
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
 from gpuplane.cluster.state import ClusterState
 from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.objects.node import Node
@@ -45,6 +44,7 @@ from gpuplane.objects.queues import (
 )
 from gpuplane.placement import Scheduler
 from gpuplane.queueing import PodSet, Queueing, QueueingConfig, Workload
+from gpuplane.sharing import gfd_labels
 from gpuplane.sim.generators import Choice, LogNormal, Team, WorkloadKind, generate
 from gpuplane.sim.simulator import Simulator
 

@@ -16,12 +16,11 @@ import time
 from collections.abc import Callable
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
+from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster import ClusterState
 from gpuplane.objects import GpuKind, GpuRequest, Node, Pod
-from gpuplane.objects.gpu_request import GPU, GPU_SHARED
-from gpuplane.objects.sharing import GpuSharing, MigStrategy, NodeSharing, SharingKind
 from gpuplane.placement import Placement, Scheduler
+from gpuplane.sharing import GpuSharing, MigStrategy, NodeSharing, SharingKind, gfd_labels
 
 MODEL = lookup("NVIDIA-A100-SXM4-80GB")
 

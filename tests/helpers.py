@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
 from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.scheduling import Taint, Toleration
-from gpuplane.objects.sharing import GpuSharing, NodeSharing, SharingKind
+from gpuplane.sharing import GpuSharing, NodeSharing, SharingKind, gfd_labels
 
 FRACTIONAL = NodeSharing(GpuSharing(SharingKind.FRACTIONAL))
 

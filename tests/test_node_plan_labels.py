@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
-from gpuplane.cluster.devices import advertised, node_devices
 from gpuplane.errors import InputError
 from gpuplane.node import FakeBackend, load_config, node_labels, parse_config
 from gpuplane.node.backend import BackendError
 from gpuplane.node.labels import feature_file, version_labels
-from gpuplane.objects.read_sharing import sharing_from_labels
-from gpuplane.objects.sharing import NodeSharing
+from gpuplane.sharing import NodeSharing, advertised, gfd_labels, node_devices, sharing_from_labels
 from node_helpers import (
     A100,
     FOUR_A100,

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gpuplane.errors import InputError, ManifestError, QuantityError
-from gpuplane.objects import (
-    DevicePluginConfig,
-    GpuKind,
-    ReplicatedResource,
-    SharingConfig,
-    Taint,
-    TaintEffect,
-    read_text,
-)
+from gpuplane.objects import GpuKind, Taint, TaintEffect, read_text
+from gpuplane.sharing import DevicePluginConfig, ReplicatedResource, SharingConfig
 
 
 def line(text: str, needle: str) -> int:

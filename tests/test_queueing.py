@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gpuplane.objects.gpu_request import GPU
+from gpuplane.catalog.resources import GPU
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
     ClusterQueue,

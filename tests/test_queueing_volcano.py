@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.cluster import ClusterState
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.queues import VOLCANO_GROUP_ANNOTATION, PodGroup, VolcanoQueue
 from gpuplane.placement import Scheduler
 from gpuplane.queueing import Queueing

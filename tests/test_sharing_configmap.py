@@ -7,24 +7,23 @@ from pathlib import Path
 import pytest
 
 from gpuplane.catalog import lookup
+from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.load import load_cluster
 from gpuplane.errors import InputError, Location, ManifestError
-from gpuplane.objects import (
-    DevicePluginConfig,
-    DevicePluginConfigMap,
-    ReplicatedResource,
-    SharingConfig,
-    read_text,
-)
-from gpuplane.objects.gpu_request import GPU, GPU_SHARED
-from gpuplane.objects.read_sharing import select_config, sharing_from_device_plugin_config
-from gpuplane.objects.sharing import (
+from gpuplane.objects import read_text
+from gpuplane.sharing import (
     EXCLUSIVE,
     EXCLUSIVE_NODE,
+    DevicePluginConfig,
+    DevicePluginConfigMap,
     GpuSharing,
     MigStrategy,
     NodeSharing,
+    ReplicatedResource,
+    SharingConfig,
     SharingKind,
+    select_config,
+    sharing_from_device_plugin_config,
 )
 
 A100 = lookup("NVIDIA-A100-SXM4-80GB")

@@ -17,21 +17,23 @@ from gpuplane.catalog.labels import (
     REPLICAS,
     SHARING,
     SHARING_STRATEGY,
-    gfd_labels,
 )
 from gpuplane.catalog.mig import named_layout
-from gpuplane.cluster.devices import advertised, node_devices
+from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.errors import InputError, ManifestError
 from gpuplane.objects import Node, read_text
-from gpuplane.objects.gpu_request import GPU, GPU_SHARED
-from gpuplane.objects.read_sharing import physical_gpu_count, sharing_from_labels
-from gpuplane.objects.sharing import (
+from gpuplane.sharing import (
     EXCLUSIVE_NODE,
     FractionPolicy,
     GpuSharing,
     MigStrategy,
     NodeSharing,
     SharingKind,
+    advertised,
+    gfd_labels,
+    node_devices,
+    physical_gpu_count,
+    sharing_from_labels,
 )
 
 A100 = lookup("NVIDIA-A100-SXM4-80GB")

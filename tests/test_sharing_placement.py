@@ -9,17 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplane.catalog import lookup
+from gpuplane.catalog.resources import GPU_SHARED
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.state import valid_layout
-from gpuplane.objects.gpu_request import GPU_SHARED, GpuKind, GpuRequest
-from gpuplane.objects.sharing import (
-    FractionPolicy,
-    GpuSharing,
-    MigStrategy,
-    NodeSharing,
-    SharingKind,
-)
+from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.placement import Placement, Scheduler, Unschedulable
+from gpuplane.sharing import FractionPolicy, GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 from helpers import fraction, gpu_node, pod, whole
 

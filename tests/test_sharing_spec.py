@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gpuplane.catalog.resources import GPU_SHARED
 from gpuplane.cluster.spec import parse_cluster_spec
 from gpuplane.errors import ClusterSpecError
-from gpuplane.objects.gpu_request import GPU_SHARED
-from gpuplane.objects.sharing import MigStrategy, SharingKind
+from gpuplane.sharing import MigStrategy, SharingKind
 
 
 def spec(model: str, sharing: dict | None = None, gpu_sharing: list | None = None, count: int = 8):

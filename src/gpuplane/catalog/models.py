@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from gpuplane.catalog.resources import MIG_PREFIX
 from gpuplane.errors import InputError, Location, UnknownGpuModelError
 
 TABLE_FILE = "gpus.yaml"
@@ -69,7 +70,7 @@ class MigProfile:
     @property
     def resource_name(self) -> str:
         """The extended resource the device plugin advertises, e.g. nvidia.com/mig-1g.10gb."""
-        return f"nvidia.com/mig-{self.name}"
+        return f"{MIG_PREFIX}{self.name}"
 
     @property
     def media_extensions(self) -> bool:

@@ -25,7 +25,7 @@ from gpuplane.node.files import write_atomic
 from gpuplane.node.health import DEFAULT_HOLD_DOWN, XidPolicy
 from gpuplane.node.kubelet_api import KUBELET_DIR
 from gpuplane.node.labels import NFD_FEATURES_DIR, NFD_FILE_NAME, feature_file, node_labels
-from gpuplane.objects.device_plugin_config import DevicePluginConfig
+from gpuplane.sharing import DevicePluginConfig
 
 node_app = typer.Typer(
     name="node", help="What the node agent sees on this node.", no_args_is_help=True

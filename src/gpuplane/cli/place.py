@@ -12,10 +12,10 @@ from gpuplane.cli.app import out, warn
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
-from gpuplane.objects.sharing import ISOLATION, SharingKind
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
 from gpuplane.placement.warnings import selector_warnings
 from gpuplane.quantity import format_memory
+from gpuplane.sharing import ISOLATION, SharingKind
 
 
 def register(app: typer.Typer) -> None:

@@ -24,14 +24,16 @@ from pathlib import Path
 from gpuplane.catalog import GpuModel, lookup
 from gpuplane.cluster.spec import parse_cluster_spec
 from gpuplane.errors import ClusterSpecError, InputError, Location
-from gpuplane.objects import DevicePluginConfig, DevicePluginConfigMap, Node, read_manifests
-from gpuplane.objects.read_sharing import (
+from gpuplane.objects import Node, read_manifests
+from gpuplane.objects.yamlio import load_file, locate
+from gpuplane.sharing import (
+    DevicePluginConfig,
+    DevicePluginConfigMap,
     apply_config,
     labels_decide,
     select_config,
     sharing_from_device_plugin_config,
 )
-from gpuplane.objects.yamlio import load_file, locate
 
 
 def load_cluster(path: str | Path) -> list[Node]:

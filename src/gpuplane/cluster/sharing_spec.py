@@ -25,15 +25,9 @@ from pydantic import Field, model_validator
 
 from gpuplane.catalog import GpuModel, fits_together
 from gpuplane.catalog.mig import named_layout
+from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.spec_base import Model, checked
-from gpuplane.objects.gpu_request import GPU, GPU_SHARED
-from gpuplane.objects.sharing import (
-    FractionPolicy,
-    GpuSharing,
-    MigStrategy,
-    NodeSharing,
-    SharingKind,
-)
+from gpuplane.sharing import FractionPolicy, GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 _VGPU_TYPE = re.compile(r"^[A-Za-z0-9_]+-(\d+)[A-Z]$")
 _REPLICATED = (SharingKind.TIME_SLICING, SharingKind.MPS)

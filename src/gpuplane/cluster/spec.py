@@ -24,13 +24,12 @@ from pydantic.alias_generators import to_camel
 
 from gpuplane import quantity
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import gfd_labels
 from gpuplane.cluster.sharing_spec import SharingSpec, node_sharing
 from gpuplane.cluster.spec_base import FieldError, Model, checked
 from gpuplane.errors import ClusterSpecError, Location
 from gpuplane.objects.node import Node
 from gpuplane.objects.scheduling import Taint, TaintEffect
-from gpuplane.objects.sharing import EXCLUSIVE_NODE
+from gpuplane.sharing import EXCLUSIVE_NODE, gfd_labels
 
 
 class GpuSpec(Model):

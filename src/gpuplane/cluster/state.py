@@ -26,11 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuplane.catalog import GpuModel, lookup, slot_mask
-from gpuplane.cluster.devices import Device, initial_layout, node_devices
 from gpuplane.errors import InputError
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
-from gpuplane.objects.sharing import MigStrategy, SharingKind
+from gpuplane.sharing import Device, MigStrategy, SharingKind, initial_layout, node_devices
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

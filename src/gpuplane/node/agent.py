@@ -43,7 +43,7 @@ from gpuplane.node.registration import (
     SocketIdentity,
     register,
 )
-from gpuplane.objects.device_plugin_config import DevicePluginConfig
+from gpuplane.sharing import DevicePluginConfig
 
 log = get_logger()
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from gpuplane.node.devices import PluginDevice
-from gpuplane.objects.sharing import NodeSharing, SharingKind
+from gpuplane.sharing import NodeSharing, SharingKind
 
 
 class DeviceListStrategy(StrEnum):

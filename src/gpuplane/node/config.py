@@ -11,7 +11,8 @@
 It is the same file the GPU Operator mounts from the device plugin's ConfigMap, so a node moves
 from the NVIDIA plugin to gpuplane's agent without a new config. It is read with the reader
 the scheduler uses for those ConfigMaps (`gpuplane.objects.read_configmap`), so both read it
-the same way. On a node, unlike in a simulated cluster, `devices` may name GPUs by UUID.
+the same way. On a node, unlike in a simulated cluster, `devices` may name GPUs by UUID
+(`gpuplane.sharing.plugin_apply.resolve_uuids`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from gpuplane.errors import InputError, Location
-from gpuplane.node.backend import Inventory
-from gpuplane.objects.device_plugin_config import (
-    DevicePluginConfig,
-    ReplicatedResource,
-    SharingConfig,
-)
 from gpuplane.objects.read_configmap import read_device_plugin_configmap
 from gpuplane.objects.yamlio import Field, YamlMap
+from gpuplane.sharing import DevicePluginConfig
 
 _KEY = "config"
 
@@ -69,28 +65,3 @@ def parse_config(text: str, file: str = "<config>") -> DevicePluginConfig:
         raise
     return configmap.configs[_KEY]
 
-
-def resolve_uuids(config: DevicePluginConfig, inventory: Inventory) -> DevicePluginConfig:
-    """The config with GPU UUIDs in `devices` lists replaced by the GPUs' indices."""
-    index = {gpu.uuid: str(gpu.index) for gpu in inventory.gpus}
-
-    def resolve(sharing: SharingConfig | None) -> SharingConfig | None:
-        if sharing is None:
-            return None
-        return replace(sharing, resources=tuple(_resolve(r, index) for r in sharing.resources))
-
-    return replace(config, time_slicing=resolve(config.time_slicing), mps=resolve(config.mps))
-
-
-def _resolve(resource: ReplicatedResource, index: dict[str, str]) -> ReplicatedResource:
-    if not isinstance(resource.devices, tuple):
-        return resource
-    refs = []
-    for ref in resource.devices:
-        if ref.startswith("GPU-") and ref not in index:
-            raise InputError(
-                f"device {ref!r} in {resource.name}'s devices is not a GPU of this node",
-                hint="GPUs here: " + ", ".join(sorted(index)),
-            )
-        refs.append(index.get(ref, ref))
-    return replace(resource, devices=tuple(refs))

@@ -1,7 +1,7 @@
 """What this node advertises: its inventory and sharing config turned into kubelet devices.
 
-The devices come from `gpuplane.cluster.devices.node_devices`, the function the scheduler
-uses to decide what a node offers, fed with what the backend found (the GPU model, its
+The devices come from `gpuplane.sharing.node_devices`, the function the scheduler uses to
+decide what a node offers, fed with what the backend found (the GPU model, its
 memory, the MIG instances that exist and where they sit). Each such device gets the ID the
 kubelet will know it by, as the NVIDIA device plugin names them:
 
@@ -15,14 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gpuplane.catalog import GpuModel, lookup
-from gpuplane.catalog.labels import sanitise
-from gpuplane.cluster.devices import Device, node_devices
 from gpuplane.errors import InputError, ManifestError
 from gpuplane.node.backend import BackendError, Gpu, Inventory, MigDevice
-from gpuplane.node.config import resolve_uuids
-from gpuplane.objects.device_plugin_config import DevicePluginConfig
-from gpuplane.objects.read_sharing import sharing_from_device_plugin_config
-from gpuplane.objects.sharing import GpuSharing, MigStrategy, NodeSharing, SharingKind
+from gpuplane.sharing import (
+    Device,
+    DevicePluginConfig,
+    MigLayout,
+    NodeSharing,
+    SharingKind,
+    advertised,
+    node_devices,
+    resolve_uuids,
+    sanitise,
+    sharing_from_device_plugin_config,
+    with_mig_gpus,
+)
 
 #: GFD's nvidia.com/gpu.family by CUDA compute capability, for GPUs the catalog lacks.
 _FAMILIES = {
@@ -81,8 +88,8 @@ class NodePlan:
         return dict(sorted(out.items()))
 
     def advertised(self) -> dict[str, int]:
-        """What the node's allocatable would list for these resources."""
-        return {name: len(devices) for name, devices in self.resources().items()}
+        """What the node's allocatable would list for these resources, sorted by name."""
+        return dict(sorted(advertised([d.device for d in self.devices]).items()))
 
 
 def plan_node(inventory: Inventory, config: DevicePluginConfig | None = None) -> NodePlan:
@@ -137,74 +144,32 @@ def node_model(inventory: Inventory) -> GpuModel:
 
 def node_sharing(
     inventory: Inventory, model: GpuModel, config: DevicePluginConfig | None
-) -> tuple[NodeSharing, dict[int, tuple[tuple[str, int], ...]]]:
+) -> tuple[NodeSharing, dict[int, MigLayout]]:
     """The node's sharing under `config`, with the MIG layout each MIG-enabled GPU has now.
 
     The config decides the MIG strategy and which whole GPUs are replicated; the driver
-    decides which GPUs are in MIG mode and with which instances (mig-manager's business, not
-    the plugin's). Replicating MIG devices and MPS on MIG GPUs are refused, as the scheduler
-    refuses them.
+    decides which GPUs are in MIG mode and with which instances (`with_mig_gpus`, which
+    refuses what the scheduler refuses).
     """
     count = len(inventory.gpus)
     base = NodeSharing()
     if config is not None:
+        uuids = {gpu.uuid: gpu.index for gpu in inventory.gpus}
         try:
-            base = sharing_from_device_plugin_config(resolve_uuids(config, inventory), count, model)
+            base = sharing_from_device_plugin_config(resolve_uuids(config, uuids), count, model)
         except ManifestError as exc:
             exc.where = None  # the config's place within a ConfigMap says nothing here
             raise
-    per_gpu: dict[int, GpuSharing] = {}
-    layouts: dict[int, tuple[tuple[str, int], ...]] = {}
-    for gpu in inventory.gpus:
-        if gpu.mig_enabled:
-            profiles = tuple(m.profile for m in gpu.mig_devices)
-            per_gpu[gpu.index] = GpuSharing(kind=SharingKind.MIG, mig_layout=profiles)
-            layouts[gpu.index] = tuple((m.profile, m.start) for m in gpu.mig_devices)
-        elif gpu.index in base.per_gpu:
-            per_gpu[gpu.index] = base.per_gpu[gpu.index]
-    sharing = NodeSharing(default=base.default, per_gpu=per_gpu, mig_strategy=base.mig_strategy)
-    if layouts:
-        _check_mig(inventory, sharing)
+    layouts = {
+        gpu.index: tuple((m.profile, m.start) for m in gpu.mig_devices)
+        for gpu in inventory.gpus
+        if gpu.mig_enabled
+    }
+    try:
+        sharing = with_mig_gpus(base, layouts, count)
+    except InputError as exc:
+        raise BackendError(exc.message, hint=exc.hint) from None
     return sharing, layouts
-
-
-def _check_mig(inventory: Inventory, sharing: NodeSharing) -> None:
-    mig_gpus = [g for g in inventory.gpus if g.mig_enabled]
-    whole = [g for g in inventory.gpus if not g.mig_enabled]
-    replicated = [g for g in whole if sharing.for_gpu(g.index).replicated]
-    if sharing.mig_strategy is MigStrategy.SINGLE:
-        profiles = {m.profile for g in mig_gpus for m in g.mig_devices}
-        if whole or len(profiles) != 1 or any(not g.mig_devices for g in mig_gpus):
-            raise BackendError(
-                "migStrategy single needs every GPU in MIG mode with devices of one profile; "
-                f"found {_describe_mig(inventory)}",
-                hint="use migStrategy mixed, or give every GPU the same MIG layout",
-            )
-        if sharing.default.replicated:
-            # Under single the MIG devices are nvidia.com/gpu, so the config would replicate them.
-            raise BackendError(
-                "replicas of MIG devices (nvidia.com/gpu under migStrategy single) are not "
-                "supported yet",
-                hint="drop the sharing section, or use migStrategy mixed",
-            )
-    if sharing.default.kind is SharingKind.MPS or any(
-        sharing.for_gpu(g.index).kind is SharingKind.MPS for g in replicated
-    ):
-        raise BackendError(
-            "MPS does not share MIG devices, and this node has GPUs in MIG mode",
-            hint="share the whole GPUs with timeSlicing, or turn MIG off",
-        )
-
-
-def _describe_mig(inventory: Inventory) -> str:
-    parts = []
-    for gpu in inventory.gpus:
-        if not gpu.mig_enabled:
-            parts.append(f"GPU {gpu.index}: MIG off")
-        else:
-            layout = ", ".join(m.profile for m in gpu.mig_devices) or "no MIG devices"
-            parts.append(f"GPU {gpu.index}: {layout}")
-    return "; ".join(parts)
 
 
 def _plugin_device(device: Device, inventory: Inventory) -> PluginDevice:

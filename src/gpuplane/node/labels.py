@@ -2,7 +2,7 @@
 
 The GPU labels (product, memory, count, family, compute capability, MIG capability and
 strategy, sharing strategy and replicas, per-profile MIG labels under mixed, the -SHARED
-suffix) come from `gpuplane.catalog.labels.gfd_labels`, which the scheduler reads back, fed
+suffix) come from `gpuplane.sharing.gfd_labels`, which the scheduler reads back, fed
 with the node's real model name, memory, MIG layouts and sharing config. The driver and CUDA
 version labels are added here, under both the names GFD writes today and the older ones it
 still writes.
@@ -28,10 +28,10 @@ from gpuplane.catalog.labels import (
     CUDA_RUNTIME_MAJOR_OLD,
     CUDA_RUNTIME_MINOR,
     CUDA_RUNTIME_MINOR_OLD,
-    gfd_labels,
 )
 from gpuplane.node.backend import BackendError, Inventory
 from gpuplane.node.devices import NodePlan
+from gpuplane.sharing import gfd_labels
 
 #: Where NFD's local source reads feature files; the GPU Operator's GFD writes "gfd" there.
 NFD_FEATURES_DIR = "/etc/kubernetes/node-feature-discovery/features.d"

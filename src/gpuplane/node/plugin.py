@@ -32,7 +32,7 @@ from gpuplane.node.kubelet_api import HEALTHY, UNHEALTHY
 from gpuplane.node.logs import get_logger, log_event
 from gpuplane.node.proto import api_pb2 as api
 from gpuplane.node.proto import api_pb2_grpc as api_grpc
-from gpuplane.objects.sharing import NodeSharing
+from gpuplane.sharing import NodeSharing
 
 #: How often a ListAndWatch stream checks that its kubelet is still there.
 _STREAM_CHECK = 0.5

@@ -4,15 +4,10 @@
 device plugin ConfigMaps, Kueue's ClusterQueues, LocalQueues, ResourceFlavors,
 WorkloadPriorityClasses and Cohorts, and Volcano's Queues and PodGroups from YAML files into the
 frozen dataclasses below, all or nothing: a bad manifest raises an `InputError` that names
-file:line and the field path.
+file:line and the field path. Device plugin ConfigMaps become the sharing model's
+`gpuplane.sharing.DevicePluginConfigMap`.
 """
 
-from gpuplane.objects.device_plugin_config import (
-    DevicePluginConfig,
-    DevicePluginConfigMap,
-    ReplicatedResource,
-    SharingConfig,
-)
 from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.hints import (
     CHECKPOINT_INTERVAL_ANNOTATION,
@@ -68,8 +63,6 @@ __all__ = [
     "BorrowWithinCohort",
     "ClusterQueue",
     "Cohort",
-    "DevicePluginConfig",
-    "DevicePluginConfigMap",
     "FlavorQuotas",
     "GpuKind",
     "GpuRequest",
@@ -86,13 +79,11 @@ __all__ = [
     "PriorityClass",
     "QueueingStrategy",
     "ReclaimWithinCohort",
-    "ReplicatedResource",
     "ResourceFlavor",
     "ResourceGroup",
     "ResourceQuota",
     "ResourceQuotaSpec",
     "SelectorOperator",
-    "SharingConfig",
     "SimHints",
     "Taint",
     "TaintEffect",

@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-GPU = "nvidia.com/gpu"
-GPU_SHARED = "nvidia.com/gpu.shared"
-MIG_PREFIX = "nvidia.com/mig-"
+from gpuplane.catalog.resources import GPU_SHARED
+
 HAMI_GPUMEM = "nvidia.com/gpumem"
 HAMI_GPUMEM_PERCENTAGE = "nvidia.com/gpumem-percentage"
 HAMI_GPUCORES = "nvidia.com/gpucores"

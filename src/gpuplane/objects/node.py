@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from gpuplane.errors import Location
 from gpuplane.objects.scheduling import Taint
-from gpuplane.objects.sharing import EXCLUSIVE_NODE, NodeSharing
+from gpuplane.sharing import EXCLUSIVE_NODE, NodeSharing
 
 
 @dataclass(frozen=True)

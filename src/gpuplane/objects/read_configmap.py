@@ -19,13 +19,13 @@ import re
 from dataclasses import replace
 
 from gpuplane.errors import InputError, Location
-from gpuplane.objects.device_plugin_config import (
+from gpuplane.objects.yamlio import Field, YamlMap, load_text
+from gpuplane.sharing import (
     DevicePluginConfig,
     DevicePluginConfigMap,
     ReplicatedResource,
     SharingConfig,
 )
-from gpuplane.objects.yamlio import Field, YamlMap, load_text
 
 VERSION = "v1"
 _MIG_STRATEGIES = ("none", "single", "mixed")

@@ -11,10 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.errors import Location, ManifestError, QuantityError
 from gpuplane.objects.gpu_request import (
-    GPU,
-    GPU_SHARED,
     HAMI_GPUCORES,
     HAMI_GPUMEM,
     HAMI_GPUMEM_PERCENTAGE,

@@ -1,33 +1,34 @@
 """Reading a v1 Node: allocatable resources (rounded down), GPU labels, sharing, taints.
 
 The GPU sharing mode comes from the labels GFD and the device plugin wrote (see
-`read_sharing`). Under sharing, allocatable nvidia.com/gpu is not the number of GPUs: it is
-GPUs x replicas under time-slicing and MPS, and MIG devices under MIG single; `gpu_count` is
-made the physical count again, and `gpu_memory_mib` the whole GPU's memory (under MIG single
-GFD's nvidia.com/gpu.memory is a MIG device's).
+`gpuplane.sharing.read_labels`). Under sharing, allocatable nvidia.com/gpu is not the number
+of GPUs: it is GPUs x replicas under time-slicing and MPS, and MIG devices under MIG single;
+`gpu_count` is made the physical count again, and `gpu_memory_mib` the whole GPU's memory
+(under MIG single GFD's nvidia.com/gpu.memory is a MIG device's).
 """
 
 from __future__ import annotations
 
 from gpuplane.catalog import GpuModel, lookup
+from gpuplane.catalog.labels import MEMORY as GPU_MEMORY_LABEL
+from gpuplane.catalog.labels import PRODUCT as GPU_PRODUCT_LABEL
+from gpuplane.catalog.resources import GPU
 from gpuplane.errors import UnknownGpuModelError
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.node import Node
 from gpuplane.objects.read_resources import CPU, MEMORY, is_extended
 from gpuplane.objects.read_scheduling import read_taints
-from gpuplane.objects.read_sharing import (
+from gpuplane.objects.yamlio import Field, Warn
+from gpuplane.quantity import mebibytes, millicores, to_bytes, whole
+from gpuplane.sharing import (
+    EXCLUSIVE_NODE,
+    MigStrategy,
+    SharingKind,
     physical_gpu_count,
     product_model,
     renamed_resource,
     sharing_from_labels,
 )
-from gpuplane.objects.sharing import EXCLUSIVE_NODE, MigStrategy, SharingKind
-from gpuplane.objects.yamlio import Field, Warn
-from gpuplane.quantity import mebibytes, millicores, to_bytes, whole
 
-#: GPU Feature Discovery's labels: the product name as the driver reports it, memory in MiB.
-GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
-GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
 _DEFAULT_PODS = 110
 
 

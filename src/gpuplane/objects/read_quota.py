@@ -11,8 +11,9 @@ import math
 import re
 from fractions import Fraction
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.errors import QuantityError
-from gpuplane.objects.gpu_request import GPU, WHOLE_GPU_MILLI
+from gpuplane.objects.gpu_request import WHOLE_GPU_MILLI
 from gpuplane.objects.yamlio import Field
 from gpuplane.quantity import mebibytes, millicores, parse_quantity, whole
 

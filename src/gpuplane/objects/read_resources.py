@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.errors import Location, QuantityError
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.yamlio import Field
 from gpuplane.quantity import millicores, parse_quantity, to_bytes
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuplane.errors import Location, ManifestError
-from gpuplane.objects.device_plugin_config import DevicePluginConfigMap
 from gpuplane.objects.job import Job
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
@@ -46,6 +45,7 @@ from gpuplane.objects.read_pod import read_pod
 from gpuplane.objects.read_policy import read_priority_class, read_resource_quota
 from gpuplane.objects.read_volcano import read_pod_group, read_volcano_queue
 from gpuplane.objects.yamlio import Document, Field, Warn, load_paths, load_text
+from gpuplane.sharing import DevicePluginConfigMap
 
 #: The apiVersion each kind is read from.
 API_VERSIONS = {

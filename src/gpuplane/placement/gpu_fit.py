@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuplane.cluster.devices import gpu_devices
+from gpuplane.catalog.resources import GPU, MIG_PREFIX
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
-from gpuplane.objects.gpu_request import GPU, MIG_PREFIX, GpuKind, GpuRequest
+from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.placement.assign import (
     Assignment,
     dynamic_capacity,
@@ -29,6 +29,7 @@ from gpuplane.placement.assign import (
     pick_fraction,
     reshape_plan,
 )
+from gpuplane.sharing import gpu_devices
 
 NO_FRACTIONAL_GPUS = "node(s) had no GPUs shared by fraction"
 ONE_REPLICA_ONLY = (

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.placement.filters import (
     NodeAffinity,
     NodeName,

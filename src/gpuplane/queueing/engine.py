@@ -30,8 +30,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.cluster.state import BoolArray
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.policy import ResourceQuota
 from gpuplane.objects.queues import (

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from gpuplane.objects.gpu_request import GPU, MIG_PREFIX, GpuKind
+from gpuplane.catalog.resources import GPU, MIG_PREFIX
+from gpuplane.objects.gpu_request import GpuKind
 from gpuplane.objects.pod import Pod
 
 CPU, MEMORY = "cpu", "memory"

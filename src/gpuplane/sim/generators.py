@@ -18,7 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from gpuplane.objects.gpu_request import GPU, NO_GPU, GpuKind, GpuRequest
+from gpuplane.catalog.resources import GPU
+from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.pod import Pod
 from gpuplane.queueing import PodSet, Workload
 

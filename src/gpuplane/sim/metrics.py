@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpuplane.objects.gpu_request import GPU
+from gpuplane.catalog.resources import GPU
 from gpuplane.placement.fragmentation import FragmentationMeter, TargetWorkload
 from gpuplane.queueing import Queueing, QuotaTree
 from gpuplane.queueing.quota import QuotaNode

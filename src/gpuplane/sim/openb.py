@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuplane.catalog import lookup
-from gpuplane.catalog.labels import PRODUCT, gfd_labels
+from gpuplane.catalog.labels import PRODUCT
+from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError, Location
-from gpuplane.objects.gpu_request import GPU, NO_GPU, GpuKind, GpuRequest
+from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.scheduling import (
@@ -37,7 +38,7 @@ from gpuplane.objects.scheduling import (
     NodeSelectorTerm,
     SelectorOperator,
 )
-from gpuplane.objects.sharing import GpuSharing, NodeSharing, SharingKind
+from gpuplane.sharing import GpuSharing, NodeSharing, SharingKind, gfd_labels
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gpuplane.cluster.state import Binding, ClusterState
-from gpuplane.objects.sharing import SharingKind
+from gpuplane.sharing import SharingKind
 from gpuplane.sim.simulator import Simulator
 
 FloatArray = npt.NDArray[np.float64]

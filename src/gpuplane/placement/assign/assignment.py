@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gpuplane.cluster.devices import Device
+from gpuplane.sharing import Device
 
 MigLayout = tuple[tuple[str, int], ...]
 

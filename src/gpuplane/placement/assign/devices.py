@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gpuplane.cluster.devices import Device
 from gpuplane.cluster.state import ClusterState
-from gpuplane.objects.sharing import SharingKind
 from gpuplane.placement.assign.assignment import Assignment
+from gpuplane.sharing import Device, SharingKind
 
 _REPLICATED = (SharingKind.TIME_SLICING, SharingKind.MPS, SharingKind.VGPU)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gpuplane.catalog import GpuModel, placements_for, slot_mask
 from gpuplane.cluster.state import ClusterState, MigLayout
-from gpuplane.objects.sharing import SharingKind
+from gpuplane.sharing import SharingKind
 
 
 def _idle_mig_gpus(state: ClusterState, node: int) -> list[int]:

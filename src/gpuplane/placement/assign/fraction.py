@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
-from gpuplane.objects.sharing import FractionPolicy
 from gpuplane.placement.assign.assignment import Assignment
+from gpuplane.sharing import FractionPolicy
 
 
 def pick_fraction(

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.cluster.state import IntArray
-from gpuplane.objects.gpu_request import GPU
 from gpuplane.placement.framework import Cycle
 
 CPU, MEMORY = "cpu", "memory"

@@ -11,19 +11,23 @@ takes a nominal share of that GPU's compute (milli-GPU) and memory (MiB) while i
 * a MIG instance takes its compute slices' share of the GPU and its profile's memory,
 * a vGPU takes its profile's memory and an equal time share.
 
-The same function serves the scheduler (what it may place) and the node agent (what it
-advertises), so the two can never disagree.
+The same function serves the scheduler (what it may place, `gpuplane.cluster`) and the node
+agent (what it advertises, `gpuplane.node`), so the two can never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gpuplane.catalog import GpuModel, pack
-from gpuplane.objects.gpu_request import GPU, MIG_PREFIX
-from gpuplane.objects.sharing import GpuSharing, MigStrategy, NodeSharing, SharingKind
+from gpuplane.catalog.resources import GPU, MIG_PREFIX
+from gpuplane.sharing.modes import GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 WHOLE_MILLI = 1000
+
+#: A MIG GPU's instances as (profile, first memory slice), in the order they were made.
+MigLayout = tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def gpu_devices(
     model: GpuModel | None,
     memory_mib: int,
     strategy: MigStrategy,
-    layout: tuple[tuple[str, int], ...] = (),
+    layout: MigLayout = (),
 ) -> list[Device]:
     """The devices of one GPU. `layout` is the GPU's MIG instances as (profile, start)."""
     kind = sharing.kind
@@ -94,7 +98,7 @@ def replica_count(sharing: GpuSharing, memory_mib: int) -> int:
     return max(1, sharing.replicas)
 
 
-def initial_layout(model: GpuModel | None, sharing: GpuSharing) -> tuple[tuple[str, int], ...]:
+def initial_layout(model: GpuModel | None, sharing: GpuSharing) -> MigLayout:
     """The MIG instances a GPU starts with: its configured layout, packed validly."""
     if sharing.kind is not SharingKind.MIG or model is None or not sharing.mig_layout:
         return ()
@@ -110,7 +114,7 @@ def node_devices(
     gpu_count: int,
     model: GpuModel | None,
     memory_mib: int,
-    layouts: dict[int, tuple[tuple[str, int], ...]] | None = None,
+    layouts: Mapping[int, MigLayout] | None = None,
 ) -> list[Device]:
     """Every device of a node, GPU by GPU; `layouts` overrides the MIG layout of some GPUs."""
     out: list[Device] = []

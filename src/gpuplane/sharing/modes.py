@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from gpuplane.objects.gpu_request import GPU
+from gpuplane.catalog.models import GpuModel
+from gpuplane.catalog.resources import GPU
+from gpuplane.errors import Location, ManifestError
 
 
 class SharingKind(StrEnum):
@@ -124,3 +126,17 @@ class NodeSharing:
 
 
 EXCLUSIVE_NODE = NodeSharing()
+
+
+def check_replicas(kind: SharingKind, replicas: int, model: GpuModel | None, at: Location) -> None:
+    """Refuse replicas `model` cannot serve: no time-slicing at all, or too many MPS clients."""
+    if model is None:
+        return
+    if not model.timeslicing_supported:
+        raise ManifestError(f"{model.product} does not support {kind}", where=at)
+    if kind is SharingKind.MPS and replicas > model.max_mps_clients:
+        raise ManifestError(
+            f"{replicas} MPS replicas exceed the {model.max_mps_clients} MPS clients a "
+            f"{model.product} serves",
+            where=at,
+        )
