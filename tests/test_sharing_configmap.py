@@ -22,8 +22,10 @@ from gpuplane.sharing import (
     ReplicatedResource,
     SharingConfig,
     SharingKind,
+    resolve_uuids,
     select_config,
     sharing_from_device_plugin_config,
+    with_mig_gpus,
 )
 
 A100 = lookup("NVIDIA-A100-SXM4-80GB")
@@ -268,3 +270,37 @@ def test_a_missing_config_stops_loading_and_names_the_node(tmp_path: Path) -> No
     path = write(tmp_path, node("gpu-3", {CONFIG_LABEL: "t4"}))
     with pytest.raises(InputError, match="node gpu-3 asks for device plugin config 't4'"):
         load_cluster(path)
+
+
+def test_mig_gpus_the_driver_reports_override_the_config_gpu_by_gpu() -> None:
+    # The node agent's view: GPU 1 is in MIG mode, the config replicates the whole GPUs.
+    config = NodeSharing(
+        default=GpuSharing(SharingKind.TIME_SLICING, replicas=3), mig_strategy=MigStrategy.MIXED
+    )
+    layout = (("3g.40gb", 4), ("1g.10gb", 0))
+    sharing = with_mig_gpus(config, {1: layout}, 3)
+    assert sharing.for_gpu(0) == config.default == sharing.for_gpu(2)
+    assert sharing.for_gpu(1) == GpuSharing(SharingKind.MIG, mig_layout=("3g.40gb", "1g.10gb"))
+    assert sharing.mig_strategy is MigStrategy.MIXED
+    assert with_mig_gpus(config, {}, 3) == NodeSharing(config.default, {}, MigStrategy.MIXED)
+
+
+def test_mig_gpus_refuse_what_the_plugin_refuses() -> None:
+    single = NodeSharing(mig_strategy=MigStrategy.SINGLE)
+    with pytest.raises(InputError, match=r"found GPU 0: 1g\.10gb; GPU 1: MIG off"):
+        with_mig_gpus(single, {0: (("1g.10gb", 0),)}, 2)
+    with pytest.raises(InputError, match="GPU 1: no MIG devices"):
+        with_mig_gpus(single, {0: (("1g.10gb", 0),), 1: ()}, 2)
+    mps = NodeSharing(GpuSharing(SharingKind.MPS, replicas=2), mig_strategy=MigStrategy.MIXED)
+    with pytest.raises(InputError, match="MPS does not share MIG devices"):
+        with_mig_gpus(mps, {0: ()}, 2)
+
+
+def test_gpu_uuids_in_devices_become_indices_and_unknown_ones_are_refused() -> None:
+    entry = ReplicatedResource(GPU, 2, devices=("GPU-b", "0"))
+    config = DevicePluginConfig("ts", time_slicing=SharingConfig(resources=(entry,)))
+    resolved = resolve_uuids(config, {"GPU-a": 0, "GPU-b": 1})
+    assert resolved.time_slicing is not None
+    assert resolved.time_slicing.resources[0].devices == ("1", "0")
+    with pytest.raises(InputError, match=r"'GPU-b' in nvidia\.com/gpu's devices is not a GPU"):
+        resolve_uuids(config, {"GPU-a": 0})

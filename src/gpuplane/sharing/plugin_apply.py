@@ -1,9 +1,11 @@
 """The device plugin's config applied to a node: the config chosen, the sharing it gives.
 
-The device plugin's ConfigMap is read as the plugin and its config-manager read it: the node
-label nvidia.com/device-plugin.config names the config; without it, the default config (the
+A node's config is chosen as the plugin's config-manager chooses it (`select_config`): the
+node label nvidia.com/device-plugin.config names it; without it, the default config (the
 chart's config.default), else one named "default", else the only one; else none (the
-config-manager's "empty" fallback: the plugin's built-in defaults, GPUs not shared).
+config-manager's "empty" fallback: the plugin's built-in defaults, GPUs not shared). The
+config then gives the node's sharing (`sharing_from_device_plugin_config`), refused where the
+plugin or the GPU refuses it.
 
 Labels that show a mode the plugin already serves win over the config (`apply_config`). On a
 node the driver says which GPUs are in MIG mode (`with_mig_gpus`), and `devices` may name GPUs
@@ -296,9 +298,7 @@ def with_mig_gpus(
             per_gpu[gpu] = GpuSharing(kind=SharingKind.MIG, mig_layout=profiles)
         elif gpu in config.per_gpu:
             per_gpu[gpu] = config.per_gpu[gpu]
-    sharing = NodeSharing(
-        default=config.default, per_gpu=per_gpu, mig_strategy=config.mig_strategy
-    )
+    sharing = NodeSharing(default=config.default, per_gpu=per_gpu, mig_strategy=config.mig_strategy)
     if mig:
         _check_mig(sharing, mig, gpu_count)
     return sharing
