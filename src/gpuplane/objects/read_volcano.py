@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gpuplane.objects.queues import PodGroup, VolcanoQueue
-from gpuplane.objects.read_kueue import optional_int32
 from gpuplane.objects.read_quota import quota_list
+from gpuplane.objects.read_resource_groups import optional_int32
 from gpuplane.objects.yamlio import Field, Warn
 
 #: The queue a PodGroup joins when it names none.
