@@ -5,7 +5,7 @@ it with gpuplane's own scheduler; `sim.openb_results` bins the replays into the 
 paper's authors published; `sim.plot` draws them; `sim.batch` runs many replays in parallel.
 
 `sim.simulator` is the discrete-event loop that drives the admission engine (`queueing`)
-through virtual time: workloads from manifests (`sim.sources`), seeded generators
+through virtual time: workloads from manifests (`queueing.manifests`), seeded generators
 (`sim.generators`) or the openb trace in time (`sim.openb_source`), node and GPU failures,
 and the metrics of every run (`sim.metrics`). `sim.scenario` reads a scenario file and runs
 it under each of its variants.
@@ -25,7 +25,6 @@ from gpuplane.sim.openb import (
 from gpuplane.sim.replay import ReplayResult, arrivals, replay
 from gpuplane.sim.scenario import Scenario, load_scenario
 from gpuplane.sim.simulator import Simulator
-from gpuplane.sim.sources import manifest_workloads, queueing_config
 
 __all__ = [
     "ALL_TRACES",
@@ -41,11 +40,9 @@ __all__ = [
     "arrivals",
     "generate",
     "load_scenario",
-    "manifest_workloads",
     "openb_gpu_request",
     "openb_nodes",
     "pod_list_file",
-    "queueing_config",
     "read_openb_pods",
     "replay",
 ]

@@ -21,12 +21,18 @@ from gpuplane.objects.queues import ClusterQueue, Preemption
 from gpuplane.objects.reader import Manifests, read_manifests
 from gpuplane.objects.yamlio import load_file
 from gpuplane.placement import Scheduler
-from gpuplane.queueing import Queueing, QueueingConfig, QuotaTree, Workload
+from gpuplane.queueing import (
+    Queueing,
+    QueueingConfig,
+    QuotaTree,
+    Workload,
+    manifest_workloads,
+    queueing_config,
+)
 from gpuplane.sim.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
 from gpuplane.sim.metrics import Report
 from gpuplane.sim.scenario_spec import KindSpec, ScenarioSpec, VariantSpec, parse_scenario
 from gpuplane.sim.simulator import Check, Simulator
-from gpuplane.sim.sources import manifest_workloads, queueing_config
 
 HOUR = 3600.0
 
@@ -163,7 +169,7 @@ def apply_variant(config: QueueingConfig, variant: VariantSpec) -> QueueingConfi
         config,
         cluster_queues=tuple(queues),
         cohorts=config.cohorts if variant.cohorts else (),
-        fair_sharing=variant.fair_sharing,
+        fair_sharing=config.fair_sharing if variant.fair_sharing is None else variant.fair_sharing,
         placement_aware=variant.placement_aware,
         backfill=variant.backfill,
         gang_timeout=variant.gang_timeout,

@@ -136,7 +136,8 @@ class VariantSpec(Model):
     queueing_strategy: QueueingStrategy | None = None
     #: Replaces every ClusterQueue's preemption policy.
     preemption: PreemptionSpec | None = None
-    fair_sharing: bool = False
+    #: Unset: as the queues say (off for Kueue's unless enabled here, on for Volcano's).
+    fair_sharing: bool | None = None
     placement_aware: bool = True
     backfill: bool = True
     gang_timeout: float | None = None

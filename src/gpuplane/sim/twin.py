@@ -26,13 +26,12 @@ from gpuplane.objects.node import Node
 from gpuplane.objects.reader import Manifests, read_manifests
 from gpuplane.objects.scheduling import Toleration
 from gpuplane.objects.yamlio import load_file
-from gpuplane.queueing import QueueingConfig, Workload
+from gpuplane.queueing import QueueingConfig, Workload, manifest_workloads, queueing_config
 from gpuplane.sim.durations import EmpiricalDurations, philly_durations
 from gpuplane.sim.generators import Team, generate
 from gpuplane.sim.openb_source import openb_workloads
 from gpuplane.sim.prices import PriceTable, default_prices
 from gpuplane.sim.scenario import apply_variant, workload_kind
-from gpuplane.sim.sources import manifest_workloads, queueing_config
 from gpuplane.sim.twin_parse import Variant, parse_twin
 from gpuplane.sim.twin_spec import CAPACITY_TYPE_LABEL, TwinKind, TwinSpec
 
@@ -113,8 +112,8 @@ def load_twin(path: str | Path | None = None, *, seed: int | None = None) -> Twi
     base = parsed.base if seed is None else parsed.base.model_copy(update={"seed": seed})
     root = file.parent
     queues = read_manifests([root / q for q in base.queues], recursive=False)
-    reference = queueing_config(queues)
     workloads, utilization = _workloads(base, root, queues)
+    reference = queueing_config(queues, workloads)
     setups = tuple(
         _setup(v, base, root, reference, workloads, utilization) for v in parsed.variants
     )
