@@ -14,15 +14,18 @@ import sys
 from pathlib import Path
 
 from gpuplane.sim.metrics import Report
-from gpuplane.sim.scenario import load_scenario
+from gpuplane.sim.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin import load_twin
 
 TESTS = Path(__file__).parent
 SCENARIO = TESTS.parent / "examples" / "queueing" / "scenario.yaml"
 
 SCENARIO_RUN = """
 import hashlib, sys
-from gpuplane.sim.scenario import load_scenario
-report = load_scenario(sys.argv[1]).simulate("fair-preemption")
+from gpuplane.sim.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin import load_twin
+setup = load_twin(sys.argv[1]).variants[2]
+report = variant_simulator(setup, variant_queueing(setup)).run()
 print(hashlib.sha256((repr(report) + repr(report.series)).encode()).hexdigest())
 """
 
@@ -72,18 +75,24 @@ def in_fresh_processes(script: str, *args: str) -> dict[str, str]:
     return outputs
 
 
+def fair_preemption(seed: int | None = None, scale: float = 1.0) -> Report:
+    """The three-teams scenario's fair-preemption variant, run until every workload ends."""
+    setup = load_twin(SCENARIO, seed=seed, scale=scale).variants[2]
+    assert setup.name == "fair-preemption"
+    return variant_simulator(setup, variant_queueing(setup)).run()
+
+
 def test_the_same_seed_gives_the_same_run_and_another_seed_another() -> None:
-    scenario = load_scenario(SCENARIO)
-    one = scenario.simulate("fair-preemption", seed=5, scale=0.3)
-    two = scenario.simulate("fair-preemption", seed=5, scale=0.3)
-    other = scenario.simulate("fair-preemption", seed=6, scale=0.3)
+    one = fair_preemption(seed=5, scale=0.3)
+    two = fair_preemption(seed=5, scale=0.3)
+    other = fair_preemption(seed=6, scale=0.3)
     assert fingerprint(one) == fingerprint(two)
     assert fingerprint(one) != fingerprint(other)
 
 
 def test_the_scenario_runs_alike_whatever_the_hash_seed() -> None:
     outputs = in_fresh_processes(SCENARIO_RUN, str(SCENARIO))
-    here = fingerprint(load_scenario(SCENARIO).simulate("fair-preemption"))
+    here = fingerprint(fair_preemption())
     assert set(outputs.values()) == {here}, outputs
 
 

@@ -31,7 +31,7 @@ from gpuplane.objects.read_sharing import (
     select_config,
     sharing_from_device_plugin_config,
 )
-from gpuplane.objects.yamlio import load_file, locate
+from gpuplane.objects.yamlio import load_file
 
 
 def load_cluster(path: str | Path) -> list[Node]:
@@ -54,7 +54,7 @@ def load_cluster(path: str | Path) -> list[Node]:
                     where=Location(str(path)),
                 )
             body = docs[0].body
-            return parse_cluster_spec(body, str(path), lambda p: locate(body, p)).nodes()
+            return parse_cluster_spec(body, str(path)).nodes()
     manifests = read_manifests([path])
     if not manifests.nodes:
         raise InputError(

@@ -7,8 +7,8 @@ paper's authors published; `sim.plot` draws them; `sim.batch` runs many replays 
 `sim.simulator` is the discrete-event loop that drives the admission engine (`queueing`)
 through virtual time: workloads from manifests (`queueing.manifests`), seeded generators
 (`sim.generators`) or the openb trace in time (`sim.openb_source`), node and GPU failures,
-and the metrics of every run (`sim.metrics`). `sim.scenario` reads a scenario file and runs
-it under each of its variants.
+and the metrics of every run (`sim.metrics`). `sim.twin` reads a scenario file and
+`sim.run_variants` runs it under each of its variants.
 """
 
 from gpuplane.sim.generators import Team, WorkloadKind, generate
@@ -23,7 +23,6 @@ from gpuplane.sim.openb import (
     read_openb_pods,
 )
 from gpuplane.sim.replay import ReplayResult, arrivals, replay
-from gpuplane.sim.scenario import Scenario, load_scenario
 from gpuplane.sim.simulator import Simulator
 
 __all__ = [
@@ -33,13 +32,11 @@ __all__ = [
     "PodList",
     "ReplayResult",
     "Report",
-    "Scenario",
     "Simulator",
     "Team",
     "WorkloadKind",
     "arrivals",
     "generate",
-    "load_scenario",
     "openb_gpu_request",
     "openb_nodes",
     "pod_list_file",

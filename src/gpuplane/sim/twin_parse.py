@@ -7,17 +7,14 @@ the closest one to a misspelling, the policies or GPU models there are, what a p
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
-from gpuplane.cluster.spec_base import FieldError
+from gpuplane.cluster.spec_base import first_error, line_at, path_text, raise_error, validate
 from gpuplane.errors import InputError, Location
 from gpuplane.objects.yamlio import locate
 from gpuplane.sim.twin_merge import Path, deep_merge, trace_to_override
@@ -69,12 +66,12 @@ def parse_twin(body: Mapping[str, Any], file: str | None = None) -> ParsedTwin:
         if not isinstance(item, Mapping):
             raise InputError(
                 "a variant is a mapping with a name and what it overrides",
-                where=Location(file, locate(body, prefix), _path_text(prefix)),
+                where=Location(file, locate(body, prefix), path_text(prefix)),
                 hint="e.g. {name: fgd, placement: fgd}",
             )
-        head = _validate(VariantHead, item, body, file, prefix)
+        head = _head(item, body, file, prefix)
         if head.name in seen:
-            where = Location(file, locate(body, [*prefix, "name"]), _path_text([*prefix, "name"]))
+            where = Location(file, locate(body, [*prefix, "name"]), path_text([*prefix, "name"]))
             raise InputError(f"variant {head.name!r} appears twice", where=where)
         seen.add(head.name)
         override = {k: v for k, v in item.items() if k not in ("name", "description")}
@@ -83,141 +80,33 @@ def parse_twin(body: Mapping[str, Any], file: str | None = None) -> ParsedTwin:
     return ParsedTwin(base, tuple(variants))
 
 
+def _head(item: Mapping[str, Any], body: Any, file: str | None, prefix: Path) -> VariantHead:
+    """A variant's name and description, and only fields a variant may override."""
+    unknown = [k for k in item if to_snake(str(k)) not in VARIANT_FIELDS]
+    if unknown:
+        path = [*prefix, unknown[0]]
+        raise InputError(
+            f"a variant cannot override {unknown[0]}",
+            where=Location(file, line_at(body, path), path_text(path)),
+            hint=f"a variant may set {', '.join(map(to_camel, VARIANT_FIELDS))}; {_SHARED}",
+        )
+    return _validate(VariantHead, item, body, file, prefix)
+
+
 def _validate(model: type[M], data: Any, body: Any, file: str | None, prefix: Path) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _clean_loc(data, err["loc"])
-        path = [*prefix, *loc]
-        return _raise(err, model, loc, path, locate(body, path) or locate(body, prefix), file)
+    return validate(model, data, file=file, body=body, prefix=prefix, hints=_HINTS)
 
 
 def _validate_variant(
     raw: Mapping[str, Any], override: Mapping[str, Any], body: Any, file: str | None, prefix: Path
 ) -> TwinSpec:
+    """The base with a variant merged onto it; an error points into the variant's override."""
     merged = deep_merge(raw, override)
     try:
         return TwinSpec.model_validate(merged)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _clean_loc(merged, err["loc"])
+        err, loc = first_error(exc, merged)
         mine, rest = trace_to_override(raw, override, loc)
         path = [*prefix, *mine, *rest]
-        line = locate(body, [*prefix, *mine]) or locate(body, prefix)
-        return _raise(err, TwinSpec, loc, path, line, file)
-
-
-def _raise(
-    err: Any, model: type[BaseModel], loc: Path, path: Path, line: int | None, file: str | None
-) -> typing.NoReturn:
-    where = Location(file, line, _path_text(path) or None)
-    cause = err.get("ctx", {}).get("error")
-    if isinstance(cause, FieldError):
-        raise InputError(cause.error.message, where=where, hint=cause.error.hint) from None
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if model is VariantHead and err["type"] == "extra_forbidden":
-        message = f"a variant cannot override {loc[-1]}"
-        hint = f"a variant may set {', '.join(map(to_camel, VARIANT_FIELDS))}; {_SHARED}"
-        raise InputError(message, where=where, hint=hint) from None
-    if err["type"] == "extra_forbidden":
-        message = f"unknown field {loc[-1]}"
-    elif err["type"] == "missing":
-        message = f"missing required field {loc[-1]}"
-    raise InputError(message, where=where, hint=_hint(err, model, loc)) from None
-
-
-def _clean_loc(data: Any, loc: Sequence[str | int]) -> Path:
-    """The error's path in the data: pydantic's union tags and `[key]` markers dropped."""
-    out: Path = []
-    node: Any = data
-    for step in loc:
-        inside = (isinstance(node, Mapping) and step in node) or (
-            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
-        )
-        if inside:
-            node = node[step]
-        elif isinstance(step, str) and _is_tag(step):
-            continue
-        else:
-            node = None
-        out.append(step)
-    return out
-
-
-def _is_tag(step: str) -> bool:
-    return (
-        "[" in step
-        or ("-" in step and step.split("-")[0] in ("function", "json", "lax", "tagged"))
-        or step[:1].isupper()
-        or step in ("float", "int", "str", "bool", "list", "dict", "none")
-    )
-
-
-def _path_text(path: Sequence[str | int]) -> str:
-    text = ""
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        else:
-            text += f".{step}" if text else str(step)
-    return text
-
-
-def _hint(err: Any, model: type[BaseModel], loc: Path) -> str | None:
-    names = [s for s in loc if isinstance(s, str)]
-    if err["type"] in ("extra_forbidden", "missing"):
-        known = _fields_of(_model_at(model, loc[:-1]))
-        if not known:
-            return None
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        guess = f"did you mean {close[0]}? " if close and err["type"] != "missing" else ""
-        return f"{guess}known fields here: {', '.join(known)}"
-    for name in reversed(names):
-        if name in _HINTS:
-            return _HINTS[name]
-    return None
-
-
-def _model_at(model: type[BaseModel], loc: Path) -> type[BaseModel] | None:
-    """The pydantic model that describes the value at `loc` (None past a leaf)."""
-    annotation: Any = model
-    for step in loc:
-        annotation = _strip(annotation)
-        origin = typing.get_origin(annotation)
-        if origin in (list, dict):
-            annotation = typing.get_args(annotation)[-1]  # an item, or a mapping's value
-            continue
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        fields = {info.alias or name: info for name, info in annotation.model_fields.items()}
-        info = fields.get(str(step))
-        if info is None:
-            return None
-        annotation = info.annotation
-    annotation = _strip(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _strip(annotation: Any) -> Any:
-    """`X | None` -> X; for other unions the first member that is a model, list or mapping."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            if arg is type(None):
-                continue
-            if typing.get_origin(arg) in (list, dict) or (
-                isinstance(arg, type) and issubclass(arg, BaseModel)
-            ):
-                return arg
-        return None
-    if typing.get_origin(annotation) is typing.Annotated:
-        return _strip(typing.get_args(annotation)[0])
-    return annotation
-
-
-def _fields_of(model: type[BaseModel] | None) -> list[str]:
-    if model is None:
-        return []
-    return [info.alias or name for name, info in model.model_fields.items()]
+        where = Location(file, line_at(body, [*prefix, *mine]), path_text(path))
+        raise_error(err, TwinSpec, loc, where, hints=_HINTS)
