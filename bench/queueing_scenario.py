@@ -16,9 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.run_variants import variant_queueing, variant_simulator
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 
 DEFAULT = Path(__file__).parent.parent / "examples" / "queueing" / "scenario.yaml"
 HOUR = 3600.0

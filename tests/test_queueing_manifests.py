@@ -11,8 +11,8 @@ from gpuplane.objects import read_text
 from gpuplane.objects.gpu_request import GPU
 from gpuplane.queueing import manifest_workloads, queueing_config
 from gpuplane.queueing.manifests import COHORT
-from gpuplane.sim.run_variants import run_variants
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import run_variants
 
 VOLCANO_EXAMPLE = Path(__file__).parent.parent / "examples" / "volcano" / "scenario.yaml"
 

@@ -13,17 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.run_variants import variant_queueing, variant_simulator
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 
 TESTS = Path(__file__).parent
 SCENARIO = TESTS.parent / "examples" / "queueing" / "scenario.yaml"
 
 SCENARIO_RUN = """
 import hashlib, sys
-from gpuplane.sim.run_variants import variant_queueing, variant_simulator
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin.load import load_twin
 setup = load_twin(sys.argv[1]).variants[2]
 report = variant_simulator(setup, variant_queueing(setup)).run()
 print(hashlib.sha256((repr(report) + repr(report.series)).encode()).hexdigest())
@@ -32,7 +32,7 @@ print(hashlib.sha256((repr(report) + repr(report.series)).encode()).hexdigest())
 # Four equal workloads, admitted together; a higher-priority one needs the room of one.
 TIE_RUN = """
 from gpuplane.objects.queues import Preemption, WithinClusterQueue
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.simulator import Simulator
 from queueing_helpers import cq, engine, job
 within = Preemption(within_cluster_queue=WithinClusterQueue.LOWER_PRIORITY)
 sim = Simulator(engine([cq("q", 8, preemption=within)], nodes=1))
@@ -44,7 +44,7 @@ print([k for k, r in sim.records.items() if r.evictions])
 
 # Quota-only admission: four 8-GPU jobs admitted at once, room for one at a time.
 QUOTA_ONLY_RUN = """
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.simulator import Simulator
 from queueing_helpers import cq, engine, job
 sim = Simulator(engine([cq("q", 32)], nodes=1, placement_aware=False))
 sim.submit([job(f"w{i}", "q", gpus_per_pod=8, duration=100) for i in range(4)])

@@ -18,13 +18,13 @@ from gpuplane.errors import InputError
 from gpuplane.objects.queues import QueueingStrategy, ReclaimWithinCohort
 from gpuplane.queueing import CycleResult
 from gpuplane.queueing.engine import ExpectedEnd
-from gpuplane.sim.invariants import check_all
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.run_variants import variant_queueing, variant_simulator
-from gpuplane.sim.simulator import Check, Simulator
-from gpuplane.sim.twin import Twin, apply_variant, load_twin
-from gpuplane.sim.twin_parse import parse_twin
-from gpuplane.sim.twin_spec_workload import QueueingSpec
+from gpuplane.sim.core.invariants import check_all
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.core.simulator import Check, Simulator
+from gpuplane.sim.twin.load import Twin, apply_variant, load_twin
+from gpuplane.sim.twin.parse import parse_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin.spec_workload import QueueingSpec
 
 SCENARIO = Path(__file__).parent.parent / "examples" / "queueing" / "scenario.yaml"
 

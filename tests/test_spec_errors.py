@@ -8,7 +8,7 @@ import pytest
 
 from gpuplane.cluster.load import load_cluster
 from gpuplane.errors import ClusterSpecError, InputError
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.load import load_twin
 
 CLUSTER = """\
 name: demo

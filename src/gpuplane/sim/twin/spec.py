@@ -27,7 +27,7 @@
       - name: time-slicing
         cluster: {nodePools: [{name: l4, sharing: {mode: time-slicing, replicas: 4}}]}
 
-A variant is merged onto the base before it is validated (`twin_merge`): mappings merge key by
+A variant is merged onto the base before it is validated (`twin.merge`): mappings merge key by
 key, lists of named items (node pools) merge item by name, anything else is replaced. Variants
 may change the cluster, placement, queueing, prices and spot settings, never the workload,
 queues, seed or horizon: every variant runs the very same arrivals.
@@ -45,7 +45,7 @@ from gpuplane.cluster.spec_base import FieldError, Model, checked
 from gpuplane.errors import InputError
 from gpuplane.objects.scheduling import TaintEffect
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES
-from gpuplane.sim.twin_spec_workload import (
+from gpuplane.sim.twin.spec_workload import (
     ArrivalSpec,
     FailureSpec,
     KindSpec,
@@ -112,7 +112,7 @@ class TolerationSpec(Model):
 
 
 class TwinKind(KindSpec):
-    """A kind of work (`scenario_spec.KindSpec`), where it may run, how busy it keeps GPUs."""
+    """A kind of work (`spec_workload.KindSpec`), where it may run, how busy it keeps GPUs."""
 
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[TolerationSpec] = Field(default_factory=list)

@@ -16,11 +16,11 @@ from gpuplane.errors import InputError, Location
 from gpuplane.objects.reader import Manifests, read_manifests
 from gpuplane.objects.scheduling import Toleration
 from gpuplane.queueing import Workload, manifest_workloads
-from gpuplane.sim.durations import EmpiricalDurations, philly_durations
-from gpuplane.sim.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
-from gpuplane.sim.openb_source import openb_workloads
-from gpuplane.sim.twin_spec import TwinKind, TwinSpec
-from gpuplane.sim.twin_spec_workload import KindSpec
+from gpuplane.sim.core.durations import EmpiricalDurations, philly_durations
+from gpuplane.sim.core.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
+from gpuplane.sim.openb.source import openb_workloads
+from gpuplane.sim.twin.spec import TwinKind, TwinSpec
+from gpuplane.sim.twin.spec_workload import KindSpec
 
 HOUR = 3600.0
 

@@ -27,11 +27,11 @@ from gpuplane.objects.queues import ClusterQueue, Preemption
 from gpuplane.objects.reader import read_manifests
 from gpuplane.objects.yamlio import load_file
 from gpuplane.queueing import QueueingConfig, Workload, queueing_config
-from gpuplane.sim.prices import PriceTable, default_prices
-from gpuplane.sim.twin_parse import Variant, parse_twin
-from gpuplane.sim.twin_spec import CAPACITY_TYPE_LABEL, TwinSpec
-from gpuplane.sim.twin_spec_workload import QueueingSpec
-from gpuplane.sim.twin_workloads import scenario_workloads
+from gpuplane.sim.twin.parse import Variant, parse_twin
+from gpuplane.sim.twin.prices import PriceTable, default_prices
+from gpuplane.sim.twin.spec import CAPACITY_TYPE_LABEL, TwinSpec
+from gpuplane.sim.twin.spec_workload import QueueingSpec
+from gpuplane.sim.twin.workloads import scenario_workloads
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -95,7 +95,7 @@ class Twin:
 
 def default_scenario_path() -> Path:
     """The built-in scenario (package data)."""
-    return Path(str(resources.files("gpuplane.sim").joinpath("scenarios", DEFAULT_SCENARIO)))
+    return Path(str(resources.files("gpuplane.sim.twin").joinpath("scenarios", DEFAULT_SCENARIO)))
 
 
 def load_twin(

@@ -29,8 +29,8 @@ from gpuplane.objects.gpu_request import GPU
 from gpuplane.placement.fragmentation import FragmentationMeter, TargetWorkload
 from gpuplane.queueing import Queueing, QuotaTree
 from gpuplane.queueing.quota import QuotaNode
-from gpuplane.sim.fairness import water_fill
-from gpuplane.sim.records import WorkloadRecord
+from gpuplane.sim.core.fairness import water_fill
+from gpuplane.sim.core.records import WorkloadRecord
 
 HOUR = 3600.0
 PREEMPTED = "Preempted"

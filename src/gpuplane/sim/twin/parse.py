@@ -17,8 +17,8 @@ from pydantic.alias_generators import to_camel, to_snake
 from gpuplane.cluster.spec_base import first_error, line_at, path_text, raise_error, validate
 from gpuplane.errors import InputError, Location
 from gpuplane.objects.yamlio import locate
-from gpuplane.sim.twin_merge import Path, deep_merge, trace_to_override
-from gpuplane.sim.twin_spec import VARIANT_FIELDS, TwinSpec, VariantHead
+from gpuplane.sim.twin.merge import Path, deep_merge, trace_to_override
+from gpuplane.sim.twin.spec import VARIANT_FIELDS, TwinSpec, VariantHead
 
 M = TypeVar("M", bound=BaseModel)
 _SHARED = "the workload, queues, seed and horizon are shared by every variant"

@@ -25,10 +25,10 @@ from gpuplane.cluster.state import ClusterState
 from gpuplane.placement import Scheduler
 from gpuplane.placement.fragmentation import shape_of, target_workload
 from gpuplane.queueing import Queueing, QuotaTree
-from gpuplane.sim.metrics import HOUR, Report
-from gpuplane.sim.probe import Probe, Snapshot
-from gpuplane.sim.simulator import Check, Simulator
-from gpuplane.sim.twin import Pool, VariantSetup
+from gpuplane.sim.core.metrics import HOUR, Report
+from gpuplane.sim.core.simulator import Check, Simulator
+from gpuplane.sim.twin.load import Pool, VariantSetup
+from gpuplane.sim.twin.probe import Probe, Snapshot
 
 
 @dataclass(frozen=True)
