@@ -29,6 +29,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gpuplane.sim.openb.plots import plot_allocation
+from gpuplane.sim.openb.reader import (
+    GPU_NODE_FILE,
+    PAPER_TRACES,
+    openb_nodes,
+    pod_list_file,
+    read_openb_pods,
+)
 from gpuplane.sim.openb.replay import replay
 from gpuplane.sim.openb.results import (
     ALLOC_FILE,
@@ -41,13 +48,6 @@ from gpuplane.sim.openb.results import (
     write_results,
 )
 from gpuplane.sim.openb.run_replays import Job, JobResult, default_data_dir, run_jobs
-from gpuplane.sim.openb.trace import (
-    GPU_NODE_FILE,
-    PAPER_TRACES,
-    openb_nodes,
-    pod_list_file,
-    read_openb_pods,
-)
 
 SEEDS = range(42, 52)
 AT = 100

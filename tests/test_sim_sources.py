@@ -18,8 +18,8 @@ from gpuplane.queueing import Queueing, QueueingConfig, manifest_workloads, queu
 from gpuplane.sim.core.durations import EmpiricalDurations, default_philly_dir, philly_durations
 from gpuplane.sim.core.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
 from gpuplane.sim.core.simulator import Simulator
+from gpuplane.sim.openb.reader import GPU_NODE_FILE, openb_nodes, pod_list_file
 from gpuplane.sim.openb.source import openb_workloads, read_openb_times
-from gpuplane.sim.openb.trace import GPU_NODE_FILE, openb_nodes, pod_list_file
 
 from queueing_helpers import cq
 

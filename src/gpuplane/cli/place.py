@@ -14,7 +14,7 @@ from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
 from gpuplane.objects.sharing import ISOLATION, SharingKind
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
-from gpuplane.placement.warnings import selector_warnings
+from gpuplane.placement.selector_warnings import selector_warnings
 from gpuplane.quantity import format_memory
 
 

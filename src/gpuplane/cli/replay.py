@@ -18,6 +18,7 @@ from rich.table import Table
 from gpuplane.cli.app import err, out
 from gpuplane.errors import InputError
 from gpuplane.sim.openb.plots import plot_allocation
+from gpuplane.sim.openb.reader import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
 from gpuplane.sim.openb.replay import PAPER_TUNE
 from gpuplane.sim.openb.results import (
     ALLOC_FILE,
@@ -29,7 +30,6 @@ from gpuplane.sim.openb.results import (
     write_results,
 )
 from gpuplane.sim.openb.run_replays import DATA_ENV, Job, JobResult, default_data_dir, run_jobs
-from gpuplane.sim.openb.trace import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
 
 PUBLISHED_DIR = "fgd_expected_results"
 HEADLINE = 100  # the paper's bar charts: arrived workload = 100% of GPU capacity

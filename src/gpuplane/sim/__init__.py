@@ -14,7 +14,7 @@ Three pipelines, a sub-package each:
   comparison table (`twin.comparison`) and the HTML report with its figures (`twin.report`,
   `twin.figures`); the built-in scenarios are package data in `twin/scenarios/`.
 * `sim.openb`, what `gpuplane replay openb` runs: the Alibaba openb trace read into brain
-  objects (`openb.trace`), the FGD paper's experiment replayed with gpuplane's scheduler
+  objects (`openb.reader`), the FGD paper's experiment replayed with gpuplane's scheduler
   (`openb.replay`), many replays over local cores (`openb.run_replays`), binned as the
   authors published (`openb.results`) and plotted (`openb.plots`); `openb.source` turns the
   trace into workloads arriving in time, for the simulator.
@@ -26,8 +26,7 @@ Dependencies point one way: `core` imports neither of the others; `twin` and `op
 from gpuplane.sim.core.generators import Team, WorkloadKind, generate
 from gpuplane.sim.core.metrics import Percentiles, Report
 from gpuplane.sim.core.simulator import Simulator
-from gpuplane.sim.openb.replay import ReplayResult, arrivals, replay
-from gpuplane.sim.openb.trace import (
+from gpuplane.sim.openb.reader import (
     ALL_TRACES,
     PAPER_TRACES,
     PodList,
@@ -36,6 +35,7 @@ from gpuplane.sim.openb.trace import (
     pod_list_file,
     read_openb_pods,
 )
+from gpuplane.sim.openb.replay import ReplayResult, arrivals, replay
 from gpuplane.sim.twin.load import Twin, load_twin
 from gpuplane.sim.twin.run_variants import VariantResult, run_variants
 
