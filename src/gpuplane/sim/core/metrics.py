@@ -194,7 +194,7 @@ class Metrics:
         self._dirty.add(i)
         self._cluster_changed = True
 
-    def admitted(self, rec: WorkloadRecord) -> None:
+    def admitted(self) -> None:
         self.pending -= 1
 
     def stopped(self, rec: WorkloadRecord, gpu_milli: int) -> None:

@@ -275,7 +275,7 @@ class Simulator:
             rec = self.records[admission.workload.key]
             if rec.first_admitted is None:
                 rec.first_admitted = self.now
-            self._metrics().admitted(rec)
+            self._metrics().admitted()
             placed[rec.workload.key] = admission
         for admission in result.placed_late:
             placed[admission.workload.key] = admission
