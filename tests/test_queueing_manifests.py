@@ -92,7 +92,7 @@ def test_the_volcano_example_runs_through_the_twin() -> None:
     twin = load_twin(VOLCANO_EXAMPLE)
     proportion = twin.variants[0]
     gang = next(w for w in proportion.workloads if w.key == "research/llm-pretrain")
-    assert gang.pod_count == 4 and gang.queue == "training"
+    assert gang.pod_count == 3 and gang.queue == "training"
     assert {cq.name for cq in proportion.config.cluster_queues} == {"training", "serving"}
     shared, strict = (r.report for r in run_variants(twin.variants, jobs=1))
     assert shared.gpu_hours_borrowed > 0 and strict.gpu_hours_borrowed == 0
