@@ -28,15 +28,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from gpuplane.sim.batch import Job, JobResult, default_data_dir, run_jobs
-from gpuplane.sim.openb import (
+from gpuplane.sim.openb.plots import plot_allocation
+from gpuplane.sim.openb.reader import (
     GPU_NODE_FILE,
     PAPER_TRACES,
     openb_nodes,
     pod_list_file,
     read_openb_pods,
 )
-from gpuplane.sim.openb_results import (
+from gpuplane.sim.openb.replay import replay
+from gpuplane.sim.openb.results import (
     ALLOC_FILE,
     PAPER_POLICIES,
     Published,
@@ -46,8 +47,7 @@ from gpuplane.sim.openb_results import (
     summarize,
     write_results,
 )
-from gpuplane.sim.plot import plot_allocation
-from gpuplane.sim.replay import replay
+from gpuplane.sim.openb.run_replays import Job, JobResult, default_data_dir, run_jobs
 
 SEEDS = range(42, 52)
 AT = 100

@@ -45,8 +45,8 @@ from gpuplane.objects.queues import (
 from gpuplane.placement import Scheduler
 from gpuplane.queueing import PodSet, Queueing, QueueingConfig, Workload
 from gpuplane.sharing import gfd_labels
-from gpuplane.sim.generators import Choice, LogNormal, Team, WorkloadKind, generate
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.generators import Choice, LogNormal, Team, WorkloadKind, generate
+from gpuplane.sim.core.simulator import Simulator
 
 QUEUES = 1_000
 COHORT_SIZE = 10

@@ -4,7 +4,8 @@
         [--seed N] [--scale X]
 
 Runs every variant of the scenario (no sharing, cohort borrowing, fair sharing with
-preemption) on the same workloads and failures, and prints two Markdown tables: waits,
+preemption) on the same workloads and failures until every workload has finished (past the
+scenario's horizon, which `gpuplane simulate` stops at), and prints two Markdown tables: waits,
 utilization, GPU-hours, preemptions and fairness per variant; then per team its wait and
 the GPU it held against its fair share.
 """
@@ -15,8 +16,9 @@ import argparse
 import time
 from pathlib import Path
 
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.scenario import load_scenario
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 
 DEFAULT = Path(__file__).parent.parent / "examples" / "queueing" / "scenario.yaml"
 HOUR = 3600.0
@@ -65,17 +67,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="default: the scenario's")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies arrival counts")
     args = parser.parse_args()
-    scenario = load_scenario(args.scenario)
+    twin = load_twin(args.scenario, seed=args.seed, scale=args.scale)
     reports: dict[str, Report] = {}
     began = time.perf_counter()
-    for variant in scenario.spec.variants:
-        reports[variant] = scenario.simulate(variant, seed=args.seed, scale=args.scale)
+    for setup in twin.variants:
+        reports[setup.name] = variant_simulator(setup, variant_queueing(setup)).run()
     elapsed = time.perf_counter() - began
     first = next(iter(reports.values()))
-    seed = scenario.spec.seed if args.seed is None else args.seed
+    nodes = twin.variants[0].nodes
     print(
-        f"{scenario.spec.name}: {first.submitted} workloads on {len(scenario.nodes)} nodes "
-        f"({sum(n.gpu_count for n in scenario.nodes)} GPUs), seed {seed}, "
+        f"{twin.base.name}: {first.submitted} workloads on {len(nodes)} nodes "
+        f"({sum(n.gpu_count for n in nodes)} GPUs), seed {twin.base.seed}, "
         f"{len(reports)} variants in {elapsed:.1f} s\n"
     )
     print("\n".join(summary(reports)))

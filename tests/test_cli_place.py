@@ -147,7 +147,8 @@ def test_cluster_spec_unknown_field_and_negative_quantity(tmp_path):
     )
     result = gpuplane("place", "--cluster", spec, pod)
     assert result.returncode == 2
-    assert "cluster.yaml:6: nodePools[0].gpus: Extra inputs are not permitted" in result.stderr
+    assert "cluster.yaml:6: nodePools[0].gpus: unknown field gpus" in result.stderr
+    assert "did you mean gpu?" in result.stderr
     assert "known fields here:" in result.stderr
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from gpuplane.cli.replay import parse_seeds
 from gpuplane.errors import InputError
-from gpuplane.sim.openb_results import ALLOC_FILE, FRAG_FILE, FRAG_RATIO_FILE, read_published
+from gpuplane.sim.openb.results import ALLOC_FILE, FRAG_FILE, FRAG_RATIO_FILE, read_published
 
 NODES = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,131072,2,T4\nn1,64000,262144,4,G2\n"
 PODS = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n" + "".join(

@@ -11,7 +11,7 @@ import pytest
 from gpuplane.catalog.labels import PRODUCT
 from gpuplane.errors import InputError
 from gpuplane.objects.gpu_request import GpuKind
-from gpuplane.sim.openb import (
+from gpuplane.sim.openb.reader import (
     ALL_TRACES,
     GPU_NODE_FILE,
     openb_nodes,

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from gpuplane.objects.pod import Pod
-from gpuplane.sim.openb import GPU_NODE_FILE, openb_nodes, pod_list_file, read_openb_pods
-from gpuplane.sim.openb_results import (
+from gpuplane.sim.openb.reader import GPU_NODE_FILE, openb_nodes, pod_list_file, read_openb_pods
+from gpuplane.sim.openb.replay import ReplayResult, arrivals, gpu_request_milli, replay
+from gpuplane.sim.openb.results import (
     ALLOC_FILE,
     FRAG_FILE,
     FRAG_RATIO_FILE,
@@ -19,7 +20,6 @@ from gpuplane.sim.openb_results import (
     summarize,
     write_results,
 )
-from gpuplane.sim.replay import ReplayResult, arrivals, gpu_request_milli, replay
 
 from helpers import fraction, pod, whole
 

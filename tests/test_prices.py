@@ -6,7 +6,7 @@ import pytest
 
 from gpuplane.catalog import all_models
 from gpuplane.errors import InputError
-from gpuplane.sim.prices import default_prices, parse_prices
+from gpuplane.sim.twin.prices import default_prices, parse_prices
 
 
 def test_every_catalog_model_has_a_default_price() -> None:

@@ -7,7 +7,7 @@ from gpuplane.cluster import ClusterState
 from gpuplane.objects.queues import VOLCANO_GROUP_ANNOTATION, PodGroup, VolcanoQueue
 from gpuplane.placement import Scheduler
 from gpuplane.queueing import Queueing
-from gpuplane.queueing.volcano import pod_group_workloads, volcano_config
+from gpuplane.queueing.manifests import pod_group_workload, volcano_config
 
 from helpers import gpu_node, pod, whole
 
@@ -32,7 +32,7 @@ def test_pod_group_is_admitted_whole_or_not_at_all():
     queues = [VolcanoQueue("research", deserved={GPU: 16000})]
     pods = [member(f"w{i}", "train", gpus=4) for i in range(3)]
     groups = [PodGroup("train", "ml", min_member=3, queue="research")]
-    (workload,) = pod_group_workloads(groups, pods)
+    workload = pod_group_workload(groups[0], pods, 0, 0.0)
     assert workload.pod_count == 3
     state = ClusterState([gpu_node("n0", 8)])  # room for 2 of the 3 members only
     q = Queueing(Scheduler(state), volcano_config(queues, pods, ["ml"]))

@@ -13,23 +13,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.scenario import load_scenario
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 
 TESTS = Path(__file__).parent
 SCENARIO = TESTS.parent / "examples" / "queueing" / "scenario.yaml"
 
 SCENARIO_RUN = """
 import hashlib, sys
-from gpuplane.sim.scenario import load_scenario
-report = load_scenario(sys.argv[1]).simulate("fair-preemption")
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin.load import load_twin
+setup = load_twin(sys.argv[1]).variants[2]
+report = variant_simulator(setup, variant_queueing(setup)).run()
 print(hashlib.sha256((repr(report) + repr(report.series)).encode()).hexdigest())
 """
 
 # Four equal workloads, admitted together; a higher-priority one needs the room of one.
 TIE_RUN = """
 from gpuplane.objects.queues import Preemption, WithinClusterQueue
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.simulator import Simulator
 from queueing_helpers import cq, engine, job
 within = Preemption(within_cluster_queue=WithinClusterQueue.LOWER_PRIORITY)
 sim = Simulator(engine([cq("q", 8, preemption=within)], nodes=1))
@@ -41,7 +44,7 @@ print([k for k, r in sim.records.items() if r.evictions])
 
 # Quota-only admission: four 8-GPU jobs admitted at once, room for one at a time.
 QUOTA_ONLY_RUN = """
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.simulator import Simulator
 from queueing_helpers import cq, engine, job
 sim = Simulator(engine([cq("q", 32)], nodes=1, placement_aware=False))
 sim.submit([job(f"w{i}", "q", gpus_per_pod=8, duration=100) for i in range(4)])
@@ -72,18 +75,24 @@ def in_fresh_processes(script: str, *args: str) -> dict[str, str]:
     return outputs
 
 
+def fair_preemption(seed: int | None = None, scale: float = 1.0) -> Report:
+    """The three-teams scenario's fair-preemption variant, run until every workload ends."""
+    setup = load_twin(SCENARIO, seed=seed, scale=scale).variants[2]
+    assert setup.name == "fair-preemption"
+    return variant_simulator(setup, variant_queueing(setup)).run()
+
+
 def test_the_same_seed_gives_the_same_run_and_another_seed_another() -> None:
-    scenario = load_scenario(SCENARIO)
-    one = scenario.simulate("fair-preemption", seed=5, scale=0.3)
-    two = scenario.simulate("fair-preemption", seed=5, scale=0.3)
-    other = scenario.simulate("fair-preemption", seed=6, scale=0.3)
+    one = fair_preemption(seed=5, scale=0.3)
+    two = fair_preemption(seed=5, scale=0.3)
+    other = fair_preemption(seed=6, scale=0.3)
     assert fingerprint(one) == fingerprint(two)
     assert fingerprint(one) != fingerprint(other)
 
 
 def test_the_scenario_runs_alike_whatever_the_hash_seed() -> None:
     outputs = in_fresh_processes(SCENARIO_RUN, str(SCENARIO))
-    here = fingerprint(load_scenario(SCENARIO).simulate("fair-preemption"))
+    here = fingerprint(fair_preemption())
     assert set(outputs.values()) == {here}, outputs
 
 

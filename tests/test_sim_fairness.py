@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpuplane.sim.fairness import jain, water_fill
+from gpuplane.sim.core.fairness import jain, water_fill
 
 
 def test_every_queue_gets_its_nominal_quota_up_to_its_demand() -> None:

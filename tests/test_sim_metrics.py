@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gpuplane.objects.queues import Preemption, ReclaimWithinCohort
-from gpuplane.sim.fairness import jain
-from gpuplane.sim.invariants import check_all
-from gpuplane.sim.metrics import Percentiles, Report
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.fairness import jain
+from gpuplane.sim.core.invariants import check_all
+from gpuplane.sim.core.metrics import Percentiles, Report
+from gpuplane.sim.core.simulator import Simulator
 
 from queueing_helpers import cq, engine, job
 

@@ -10,6 +10,7 @@ work; without preemption nothing is ever preempted.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,23 +18,33 @@ from gpuplane.errors import InputError
 from gpuplane.objects.queues import QueueingStrategy, ReclaimWithinCohort
 from gpuplane.queueing import CycleResult
 from gpuplane.queueing.engine import ExpectedEnd
-from gpuplane.sim.invariants import check_all
-from gpuplane.sim.metrics import Report
-from gpuplane.sim.scenario import Scenario, apply_variant, load_scenario
-from gpuplane.sim.scenario_spec import VariantSpec, parse_scenario
+from gpuplane.sim.core.invariants import check_all
+from gpuplane.sim.core.metrics import Report
+from gpuplane.sim.core.simulator import Check, Simulator
+from gpuplane.sim.twin.load import Twin, apply_variant, load_twin
+from gpuplane.sim.twin.parse import parse_twin
+from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
+from gpuplane.sim.twin.spec_workload import QueueingSpec
 
 SCENARIO = Path(__file__).parent.parent / "examples" / "queueing" / "scenario.yaml"
 
 
-@pytest.fixture(scope="module")
-def scenario() -> Scenario:
-    return load_scenario(SCENARIO)
+def simulator(twin: Twin, variant: str, check: Check | None = None) -> Simulator:
+    """A simulator of one variant, to be run past the horizon until every workload ends."""
+    setup = next(s for s in twin.variants if s.name == variant)
+    return variant_simulator(setup, variant_queueing(setup), check=check)
 
 
 @pytest.fixture(scope="module")
-def reports(scenario: Scenario) -> dict[str, Report]:
+def scenario() -> Twin:
+    return load_twin(SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, Report]:
+    small = load_twin(SCENARIO, seed=3, scale=0.6)
     return {
-        v: scenario.simulate(v, seed=3, scale=0.6, check=check_all)
+        v: simulator(small, v, check_all).run()
         for v in ("no-sharing", "borrowing", "fair-preemption")
     }
 
@@ -67,26 +78,26 @@ def test_the_node_failure_hits_every_variant(reports: dict[str, Report]) -> None
         assert report.evictions.get("NodeFailure", 0) >= 1
 
 
-def test_variants_change_only_the_rules(scenario: Scenario) -> None:
-    alone = scenario.variant_config("no-sharing")
-    assert {q.cohort for q in alone.cluster_queues} == {None}
-    fair = scenario.variant_config("fair-preemption")
+def test_variants_change_only_the_rules(scenario: Twin) -> None:
+    configs = {s.name: s.config for s in scenario.variants}
+    assert {q.cohort for q in configs["no-sharing"].cluster_queues} == {None}
+    fair = configs["fair-preemption"]
     assert fair.fair_sharing
     assert {q.preemption.reclaim_within_cohort for q in fair.cluster_queues} == {
         ReclaimWithinCohort.ANY
     }
-    strict = apply_variant(
-        scenario.config, VariantSpec(queueing_strategy=QueueingStrategy.STRICT_FIFO)
-    )
+    reference = scenario.variants[0].reference
+    assert not reference.fair_sharing and {q.cohort for q in reference.cluster_queues} == {"org"}
+    strict = apply_variant(reference, QueueingSpec(queueing_strategy=QueueingStrategy.STRICT_FIFO))
     assert {q.queueing_strategy for q in strict.cluster_queues} == {QueueingStrategy.STRICT_FIFO}
-    with pytest.raises(InputError, match="no variant 'nope'"):
-        scenario.variant_config("nope")
+
+
+def body(workload: dict[str, Any]) -> dict[str, Any]:
+    return {"cluster": {"nodes": "c.yaml"}, "queues": ["q.yaml"], "workload": workload}
 
 
 def test_a_scenario_with_an_unknown_kind_is_refused() -> None:
-    body = {
-        "cluster": "c.yaml",
-        "manifests": ["q.yaml"],
+    workload = {
         "kinds": {"train": {"duration": "1h"}},
         "arrivals": [
             {
@@ -98,23 +109,22 @@ def test_a_scenario_with_an_unknown_kind_is_refused() -> None:
         ],
     }
     with pytest.raises(InputError, match="kind trian is not defined"):
-        parse_scenario(body, "s.yaml")
+        parse_twin(body(workload), "s.yaml")
 
 
 def test_durations_in_a_scenario_are_go_durations() -> None:
-    body = {
-        "cluster": "c.yaml",
-        "manifests": ["q.yaml"],
+    workload = {
         "kinds": {"nb": {"duration": "1h30m", "checkpointInterval": 600}},
+        "manifests": ["jobs.yaml"],
     }
-    kind = parse_scenario(body).kinds["nb"]
+    kind = parse_twin(body(workload)).base.workload.kinds["nb"]
     assert (kind.duration, kind.checkpoint_interval) == (5400, 600)
-    with pytest.raises(InputError, match=r"kinds\.nb\.duration"):
-        parse_scenario({**body, "kinds": {"nb": {"duration": "soon"}}}, "s.yaml")
+    with pytest.raises(InputError, match=r"workload\.kinds\.nb\.duration"):
+        parse_twin(body({**workload, "kinds": {"nb": {"duration": "soon"}}}), "s.yaml")
 
 
-def test_no_workload_is_preempted_twice_at_one_instant(scenario: Scenario) -> None:
-    sim = scenario.simulator("fair-preemption")
+def test_no_workload_is_preempted_twice_at_one_instant(scenario: Twin) -> None:
+    sim = simulator(scenario, "fair-preemption")
     cycle = sim.queueing.cycle
     evicted: list[tuple[float, str]] = []
 

@@ -7,10 +7,10 @@ import math
 import pytest
 
 from gpuplane.objects.queues import Preemption, WithinClusterQueue
-from gpuplane.sim.events import Arrival, Completion, EventQueue, NodeFailure
-from gpuplane.sim.invariants import check_all
-from gpuplane.sim.records import WorkloadRecord
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.events import Arrival, Completion, EventQueue, NodeFailure
+from gpuplane.sim.core.invariants import check_all
+from gpuplane.sim.core.records import WorkloadRecord
+from gpuplane.sim.core.simulator import Simulator
 
 from queueing_helpers import cq, engine, job
 

@@ -14,13 +14,12 @@ from gpuplane.objects import read_manifests, read_text
 from gpuplane.objects.gpu_request import GpuKind
 from gpuplane.objects.queues import ClusterQueue, LocalQueue
 from gpuplane.placement import Scheduler
-from gpuplane.queueing import Queueing, QueueingConfig
-from gpuplane.sim.durations import EmpiricalDurations, default_philly_dir, philly_durations
-from gpuplane.sim.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
-from gpuplane.sim.openb import GPU_NODE_FILE, openb_nodes, pod_list_file
-from gpuplane.sim.openb_source import openb_workloads, read_openb_times
-from gpuplane.sim.simulator import Simulator
-from gpuplane.sim.sources import manifest_workloads, queueing_config
+from gpuplane.queueing import Queueing, QueueingConfig, manifest_workloads, queueing_config
+from gpuplane.sim.core.durations import EmpiricalDurations, default_philly_dir, philly_durations
+from gpuplane.sim.core.generators import Choice, Fixed, LogNormal, Team, WorkloadKind, generate
+from gpuplane.sim.core.simulator import Simulator
+from gpuplane.sim.openb.reader import GPU_NODE_FILE, openb_nodes, pod_list_file
+from gpuplane.sim.openb.source import openb_workloads, read_openb_times
 
 from queueing_helpers import cq
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuplane.sim.report import ReportInfo, write_report
-from gpuplane.sim.run_variants import run_variants
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.report import ReportInfo, write_report
+from gpuplane.sim.twin.run_variants import run_variants
 
 from twin_helpers import tiny_scenario
 

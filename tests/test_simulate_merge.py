@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpuplane.sim.twin_merge import deep_merge, trace_to_override
+from gpuplane.sim.twin.merge import deep_merge, trace_to_override
 
 BASE = {
     "placement": "most-allocated",

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpuplane.sim.comparison import COLUMNS, as_json, comparison_rows, formatted_rows
-from gpuplane.sim.report import ReportInfo, render_report
-from gpuplane.sim.run_variants import VariantResult, run_variants
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.comparison import COLUMNS, as_json, comparison_rows, formatted_rows
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.report import ReportInfo, render_report
+from gpuplane.sim.twin.run_variants import VariantResult, run_variants
 
 from twin_helpers import tiny_scenario
 

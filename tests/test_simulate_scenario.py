@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpuplane.errors import InputError
-from gpuplane.sim.twin import default_scenario_path, load_twin
+from gpuplane.sim.twin.load import default_scenario_path, load_twin
 
 from twin_helpers import SCENARIO, tiny_scenario
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gpuplane.sim.run_variants import run_variant
-from gpuplane.sim.twin import load_twin
+from gpuplane.sim.twin.load import load_twin
+from gpuplane.sim.twin.run_variants import run_variant
 
 from twin_helpers import QUEUES
 

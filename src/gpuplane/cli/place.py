@@ -13,7 +13,7 @@ from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
-from gpuplane.placement.warnings import selector_warnings
+from gpuplane.placement.selector_warnings import selector_warnings
 from gpuplane.quantity import format_memory
 from gpuplane.sharing import ISOLATION, SharingKind
 

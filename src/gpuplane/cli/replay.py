@@ -17,9 +17,10 @@ from rich.table import Table
 
 from gpuplane.cli.app import err, out
 from gpuplane.errors import InputError
-from gpuplane.sim.batch import DATA_ENV, Job, JobResult, default_data_dir, run_jobs
-from gpuplane.sim.openb import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
-from gpuplane.sim.openb_results import (
+from gpuplane.sim.openb.plots import plot_allocation
+from gpuplane.sim.openb.reader import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
+from gpuplane.sim.openb.replay import PAPER_TUNE
+from gpuplane.sim.openb.results import (
     ALLOC_FILE,
     PAPER_POLICIES,
     Published,
@@ -28,8 +29,7 @@ from gpuplane.sim.openb_results import (
     summarize,
     write_results,
 )
-from gpuplane.sim.plot import plot_allocation
-from gpuplane.sim.replay import PAPER_TUNE
+from gpuplane.sim.openb.run_replays import DATA_ENV, Job, JobResult, default_data_dir, run_jobs
 
 PUBLISHED_DIR = "fgd_expected_results"
 HEADLINE = 100  # the paper's bar charts: arrived workload = 100% of GPU capacity

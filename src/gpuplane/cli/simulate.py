@@ -1,6 +1,6 @@
 """`gpuplane simulate`: run a scenario's variants on the digital twin and compare them.
 
-Without a scenario it runs the built-in one (`gpuplane/sim/scenarios/default.yaml`). Every
+Without a scenario it runs the built-in one (`gpuplane/sim/twin/scenarios/default.yaml`). Every
 variant is checked before any runs; they then run in parallel (one process per core) with a
 progress bar each. The comparison is printed as a table (or as JSON with `--json`) and written,
 with plots, to one self-contained HTML file.
@@ -18,11 +18,17 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gpuplane.cli.app import err, out
-from gpuplane.sim.comparison import COLUMNS, as_json, best_cells, comparison_rows, formatted_rows
-from gpuplane.sim.metrics import HOUR
-from gpuplane.sim.report import ReportInfo, write_report
-from gpuplane.sim.run_variants import VariantResult, run_variants
-from gpuplane.sim.twin import Twin, load_twin
+from gpuplane.sim.core.metrics import HOUR
+from gpuplane.sim.twin.comparison import (
+    COLUMNS,
+    as_json,
+    best_cells,
+    comparison_rows,
+    formatted_rows,
+)
+from gpuplane.sim.twin.load import Twin, load_twin
+from gpuplane.sim.twin.report import ReportInfo, write_report
+from gpuplane.sim.twin.run_variants import VariantResult, run_variants
 
 
 def register(app: typer.Typer) -> None:
@@ -103,8 +109,8 @@ def _shown(file: str) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        if "gpuplane/sim/scenarios" in path.as_posix():
-            return "built-in: gpuplane/sim/scenarios/" + path.name
+        if "gpuplane/sim/twin/scenarios" in path.as_posix():
+            return "built-in: gpuplane/sim/twin/scenarios/" + path.name
         return str(path)
 
 

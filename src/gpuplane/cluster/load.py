@@ -25,7 +25,7 @@ from gpuplane.catalog import GpuModel, lookup
 from gpuplane.cluster.spec import parse_cluster_spec
 from gpuplane.errors import ClusterSpecError, InputError, Location
 from gpuplane.objects import Node, read_manifests
-from gpuplane.objects.yamlio import load_file, locate
+from gpuplane.objects.yamlio import load_file
 from gpuplane.sharing import (
     DevicePluginConfig,
     DevicePluginConfigMap,
@@ -56,7 +56,7 @@ def load_cluster(path: str | Path) -> list[Node]:
                     where=Location(str(path)),
                 )
             body = docs[0].body
-            return parse_cluster_spec(body, str(path), lambda p: locate(body, p)).nodes()
+            return parse_cluster_spec(body, str(path)).nodes()
     manifests = read_manifests([path])
     if not manifests.nodes:
         raise InputError(

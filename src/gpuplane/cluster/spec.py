@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
 from gpuplane import quantity
 from gpuplane.catalog import lookup
 from gpuplane.cluster.sharing_spec import SharingSpec, node_sharing
-from gpuplane.cluster.spec_base import FieldError, Model, checked
-from gpuplane.errors import ClusterSpecError, Location
+from gpuplane.cluster.spec_base import Model, checked, validate
+from gpuplane.errors import ClusterSpecError
 from gpuplane.objects.node import Node
 from gpuplane.objects.scheduling import Taint, TaintEffect
 from gpuplane.sharing import EXCLUSIVE_NODE, gfd_labels
@@ -131,61 +130,6 @@ class ClusterSpec(Model):
         return out
 
 
-def parse_cluster_spec(body: Any, file: str | None = None, line_of: Any = None) -> ClusterSpec:
-    """Validate a loaded YAML body; errors name the field path (and line when `line_of` helps).
-
-    `line_of(path)` maps a field path (a tuple of keys and indices) to its 1-based line.
-    """
-    try:
-        return ClusterSpec.model_validate(body)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        path = tuple(err["loc"])
-        field = _path_text(path)
-        line = line_of(path) if line_of is not None else None
-        where = Location(file=file, line=line, field=field or None)
-        cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError):
-            raise ClusterSpecError(
-                cause.error.message, where=where, hint=cause.error.hint
-            ) from None
-        raise ClusterSpecError(_clean(err["msg"]), where=where, hint=_hint(err)) from None
-
-
-def _path_text(path: tuple[Any, ...]) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{to_camel(str(part))}" if text else to_camel(str(part))
-    return text
-
-
-def _clean(message: str) -> str:
-    # pydantic prefixes errors raised in validators with "Value error, "; people need not see it.
-    return message.removeprefix("Value error, ")
-
-
-def _hint(err: Any) -> str | None:
-    if err["type"] == "extra_forbidden":
-        fields = ", ".join(_fields_for(err["loc"][:-1]))
-        return f"known fields here: {fields}"
-    return None
-
-
-def _fields_for(path: tuple[Any, ...]) -> list[str]:
-    """The field names of the model found at `path` (for "known fields" hints)."""
-    model: type[BaseModel] = ClusterSpec
-    for part in path:
-        if isinstance(part, int):
-            continue
-        by_alias = {f.alias or name: f for name, f in model.model_fields.items()}
-        info = by_alias.get(str(part))
-        if info is None:
-            break
-        text = str(info.annotation)
-        for candidate in (NodePool, GpuSpec, TaintSpec, SharingSpec):
-            if candidate.__name__ in text:
-                model = candidate
-    return [f.alias or name for name, f in model.model_fields.items()]
+def parse_cluster_spec(body: Any, file: str | None = None) -> ClusterSpec:
+    """Validate a loaded YAML body; an error names the file, line and field path."""
+    return validate(ClusterSpec, body, file=file, error=ClusterSpecError)

@@ -107,7 +107,3 @@ def fit_error(total_nodes: int, histogram: dict[str, int]) -> str:
     if reasons:
         text += ": " + ", ".join(reasons)
     return text + "."
-
-
-def all_nodes(state: ClusterState) -> BoolArray:
-    return np.ones(len(state), dtype=np.bool_)

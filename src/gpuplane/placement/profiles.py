@@ -2,6 +2,8 @@
 
 A profile is data, as in a KubeSchedulerConfiguration: a name, the filter plugins in order,
 weighted score plugins, and optionally the plugin that chooses a pod's GPUs on its node.
+Every policy gpuplane has runs kube-scheduler's filters and one score plugin, so the policies
+are one table: name, score plugin, whether it also chooses the GPUs, and what it does.
 
 The six policies of the FGD paper (random, dotprod, gpu-clustering, gpu-packing, best-fit,
 fgd) are here as the paper's artifact runs them: one score plugin each, after kube-scheduler's
@@ -11,27 +13,28 @@ default assignment (the fullest GPU that fits), as the artifact's "best" GPU sel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError
 from gpuplane.placement.filters import (
-    NodeAffinity,
-    NodeName,
-    NodeResourcesFit,
-    NodeUnschedulable,
-    TaintToleration,
+    NodeAffinityFilter,
+    NodeNameFilter,
+    NodeResourcesFitFilter,
+    NodeUnschedulableFilter,
+    TaintTolerationFilter,
 )
 from gpuplane.placement.framework import DevicePlugin, FilterPlugin, ScorePlugin
 from gpuplane.placement.scores import (
     BestFitScore,
     DotProductScore,
-    FragmentationGradientDescent,
+    FgdScore,
     GpuClusteringScore,
     GpuPackingScore,
-    LeastAllocated,
-    MostAllocated,
+    LeastAllocatedScore,
+    MostAllocatedScore,
     RandomScore,
 )
 
@@ -48,95 +51,84 @@ class Profile:
 
 def default_filters() -> list[FilterPlugin]:
     """kube-scheduler's default filter order, for the plugins gpuplane has."""
-    return [NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodeResourcesFit()]
+    return [
+        NodeUnschedulableFilter(),
+        NodeNameFilter(),
+        TaintTolerationFilter(),
+        NodeAffinityFilter(),
+        NodeResourcesFitFilter(),
+    ]
 
 
-def _least_allocated() -> Profile:
-    return Profile(
-        "least-allocated",
-        default_filters(),
-        [(LeastAllocated(), 1)],
+Plugins = tuple[ScorePlugin, DevicePlugin | None]
+
+
+class _ScoreAndDevices(ScorePlugin, DevicePlugin, Protocol):
+    """A score plugin that also chooses the pod's GPUs on the node it picked."""
+
+
+def _scores(make: Callable[[], ScorePlugin]) -> Callable[[], Plugins]:
+    return lambda: (make(), None)
+
+
+def _scores_and_devices(make: Callable[[], _ScoreAndDevices]) -> Callable[[], Plugins]:
+    def both() -> Plugins:
+        plugin = make()
+        return plugin, plugin
+
+    return both
+
+
+def _most_allocated() -> ScorePlugin:
+    # GPU weighs most: packing GPUs keeps whole nodes free for multi-GPU jobs.
+    return MostAllocatedScore({"cpu": 1, "memory": 1, GPU: 3})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A row of the policy table: what the policy does, and its plugins.
+
+    `plugins` makes the score plugin (and the device plugin, where the score plugin also
+    chooses the GPUs) afresh for each profile, since some keep state: FGD's workload
+    estimate, Random's fallback generator.
+    """
+
+    description: str
+    plugins: Callable[[], Plugins]
+
+
+PROFILES: Mapping[str, Policy] = {
+    "least-allocated": Policy(
         "kube-scheduler's default: spread pods to the emptiest nodes (CPU and memory)",
-    )
-
-
-def _most_allocated() -> Profile:
-    return Profile(
-        "most-allocated",
-        default_filters(),
-        # GPU weighs most: packing GPUs keeps whole nodes free for multi-GPU jobs.
-        [(MostAllocated({"cpu": 1, "memory": 1, GPU: 3}), 1)],
+        _scores(LeastAllocatedScore),
+    ),
+    "most-allocated": Policy(
         "bin-packing: fill the fullest nodes first, GPUs weighted 3x CPU and memory",
-    )
-
-
-def _random() -> Profile:
-    plugin = RandomScore()
-    return Profile(
-        "random",
-        default_filters(),
-        [(plugin, 1)],
+        _scores(_most_allocated),
+    ),
+    "random": Policy(
         "a feasible node at random, and a random GPU for a GPU share (FGD paper's baseline)",
-        devices=plugin,
-    )
-
-
-def _dotprod() -> Profile:
-    return Profile(
-        "dotprod",
-        default_filters(),
-        [(DotProductScore(), 1)],
+        _scores_and_devices(RandomScore),
+    ),
+    "dotprod": Policy(
         "Tetris: the node whose free CPU and GPU align least with the pod's demand",
-    )
-
-
-def _gpu_clustering() -> Profile:
-    return Profile(
-        "gpu-clustering",
-        default_filters(),
-        [(GpuClusteringScore(), 1)],
+        _scores(DotProductScore),
+    ),
+    "gpu-clustering": Policy(
         "keep GPU shares with GPU shares and k-GPU pods with k-GPU pods, fuller nodes first",
-    )
-
-
-def _gpu_packing() -> Profile:
-    return Profile(
-        "gpu-packing",
-        default_filters(),
-        [(GpuPackingScore(), 1)],
+        _scores(GpuClusteringScore),
+    ),
+    "gpu-packing": Policy(
         "shared GPUs first, then idle GPUs of busy nodes, idle nodes last",
-    )
-
-
-def _best_fit() -> Profile:
-    return Profile(
-        "best-fit",
-        default_filters(),
-        [(BestFitScore(), 1)],
-        "the node left with the least free CPU and GPU (half each)",
-    )
-
-
-def _fgd() -> Profile:
-    plugin = FragmentationGradientDescent()
-    return Profile(
-        "fgd",
-        default_filters(),
-        [(plugin, 1)],
+        _scores(GpuPackingScore),
+    ),
+    "best-fit": Policy(
+        "the node left with the least free CPU and GPU (half each)", _scores(BestFitScore)
+    ),
+    "fgd": Policy(
         "fragmentation gradient descent: the node and GPU that fragment the cluster least",
-        devices=plugin,
-    )
-
-
-PROFILES: dict[str, Callable[[], Profile]] = {
-    "least-allocated": _least_allocated,
-    "most-allocated": _most_allocated,
-    "random": _random,
-    "dotprod": _dotprod,
-    "gpu-clustering": _gpu_clustering,
-    "gpu-packing": _gpu_packing,
-    "best-fit": _best_fit,
-    "fgd": _fgd,
+        _scores_and_devices(FgdScore),
+    ),
 }
 
 DEFAULT_PROFILE = "most-allocated"
@@ -144,8 +136,9 @@ DEFAULT_PROFILE = "most-allocated"
 
 def profile(name: str) -> Profile:
     """A fresh profile by name; unknown names are an InputError listing the known ones."""
-    make = PROFILES.get(name)
-    if make is None:
+    policy = PROFILES.get(name)
+    if policy is None:
         known = ", ".join(sorted(PROFILES))
         raise InputError(f"unknown placement policy {name!r}", hint=f"choose one of: {known}")
-    return make()
+    score, devices = policy.plugins()
+    return Profile(name, default_filters(), [(score, 1)], policy.description, devices)

@@ -18,7 +18,7 @@ import numpy as np
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray, binding_for
 from gpuplane.objects.pod import Pod
 from gpuplane.placement.assign import pick_devices
-from gpuplane.placement.filters import NodeResourcesFit
+from gpuplane.placement.filters import NodeResourcesFitFilter
 from gpuplane.placement.fragmentation import TargetWorkload
 from gpuplane.placement.framework import Cycle, NodeCache, fit_error
 from gpuplane.placement.gpu_fit import GpuFit
@@ -89,7 +89,7 @@ class Scheduler:
         cycle = Cycle(pod=pod, state=self.state, cache=self.cache, gpu=GpuFit(pod.gpu, self.state))
         ok = np.ones(len(self.state), dtype=np.bool_)
         for plugin in self.profile.filters:
-            if isinstance(plugin, NodeResourcesFit):
+            if isinstance(plugin, NodeResourcesFitFilter):
                 continue
             for _, mask in plugin.filter(cycle):
                 ok &= ~mask

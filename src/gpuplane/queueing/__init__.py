@@ -7,6 +7,7 @@ from gpuplane.queueing.engine import (
     Queueing,
     QueueingConfig,
 )
+from gpuplane.queueing.manifests import manifest_workloads, queueing_config, volcano_config
 from gpuplane.queueing.quota import QuotaTree
 from gpuplane.queueing.workload import PodSet, Workload, pod_requests
 
@@ -19,5 +20,8 @@ __all__ = [
     "QueueingConfig",
     "QuotaTree",
     "Workload",
+    "manifest_workloads",
     "pod_requests",
+    "queueing_config",
+    "volcano_config",
 ]

@@ -1,19 +1,32 @@
-"""Worlds that drive the brain without a cluster: trace readers, replays, reports and plots.
+"""The digital twin: worlds that drive the brain through virtual time, without a cluster.
 
-`sim.openb` reads the Alibaba openb GPU trace; `sim.replay` runs the FGD paper's experiment on
-it with gpuplane's own scheduler; `sim.openb_results` bins the replays into the layout the
-paper's authors published; `sim.plot` draws them; `sim.batch` runs many replays in parallel.
+Three pipelines, a sub-package each:
 
-`sim.simulator` is the discrete-event loop that drives the admission engine (`queueing`)
-through virtual time: workloads from manifests (`sim.sources`), seeded generators
-(`sim.generators`) or the openb trace in time (`sim.openb_source`), node and GPU failures,
-and the metrics of every run (`sim.metrics`). `sim.scenario` reads a scenario file and runs
-it under each of its variants.
+* `sim.core`, the simulator core: the discrete-event loop (`core.simulator`) that drives the
+  admission engine (`queueing`) through virtual time, its events and per-workload records,
+  workload sources (seeded team generators, Philly job durations; manifests come through
+  `queueing.manifests`), node and GPU failures, the metrics of a run with fair shares and
+  Jain's index, and the invariants tests check after every event.
+* `sim.twin`, what `gpuplane simulate` runs: a scenario file (`twin.spec`, `twin.parse`, with
+  variants merged onto the base by `twin.merge`) -> one setup per variant (`twin.load`: nodes,
+  admission setup, prices, failures; `twin.workloads`: the very same workloads for all) ->
+  every variant run in parallel (`twin.run_variants`, measured by `twin.probe`) -> the
+  comparison table (`twin.comparison`) and the HTML report with its figures (`twin.report`,
+  `twin.figures`); the built-in scenarios are package data in `twin/scenarios/`.
+* `sim.openb`, what `gpuplane replay openb` runs: the Alibaba openb trace read into brain
+  objects (`openb.reader`), the FGD paper's experiment replayed with gpuplane's scheduler
+  (`openb.replay`), many replays over local cores (`openb.run_replays`), binned as the
+  authors published (`openb.results`) and plotted (`openb.plots`); `openb.source` turns the
+  trace into workloads arriving in time, for the simulator.
+
+Dependencies point one way: `core` imports neither of the others; `twin` and `openb` use
+`core`, and a twin scenario may replay an openb trace (`openb.source`).
 """
 
-from gpuplane.sim.generators import Team, WorkloadKind, generate
-from gpuplane.sim.metrics import Percentiles, Report
-from gpuplane.sim.openb import (
+from gpuplane.sim.core.generators import Team, WorkloadKind, generate
+from gpuplane.sim.core.metrics import Percentiles, Report
+from gpuplane.sim.core.simulator import Simulator
+from gpuplane.sim.openb.reader import (
     ALL_TRACES,
     PAPER_TRACES,
     PodList,
@@ -22,10 +35,9 @@ from gpuplane.sim.openb import (
     pod_list_file,
     read_openb_pods,
 )
-from gpuplane.sim.replay import ReplayResult, arrivals, replay
-from gpuplane.sim.scenario import Scenario, load_scenario
-from gpuplane.sim.simulator import Simulator
-from gpuplane.sim.sources import manifest_workloads, queueing_config
+from gpuplane.sim.openb.replay import ReplayResult, arrivals, replay
+from gpuplane.sim.twin.load import Twin, load_twin
+from gpuplane.sim.twin.run_variants import VariantResult, run_variants
 
 __all__ = [
     "ALL_TRACES",
@@ -34,18 +46,18 @@ __all__ = [
     "PodList",
     "ReplayResult",
     "Report",
-    "Scenario",
     "Simulator",
     "Team",
+    "Twin",
+    "VariantResult",
     "WorkloadKind",
     "arrivals",
     "generate",
-    "load_scenario",
-    "manifest_workloads",
+    "load_twin",
     "openb_gpu_request",
     "openb_nodes",
     "pod_list_file",
-    "queueing_config",
     "read_openb_pods",
     "replay",
+    "run_variants",
 ]

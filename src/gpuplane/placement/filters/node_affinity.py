@@ -10,7 +10,7 @@ from gpuplane.placement.framework import Cycle
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
 
-class NodeAffinity:
+class NodeAffinityFilter:
     name = "NodeAffinity"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:

@@ -8,7 +8,7 @@ from gpuplane.cluster.state import BoolArray
 from gpuplane.placement.framework import Cycle
 
 
-class NodeName:
+class NodeNameFilter:
     name = "NodeName"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:

@@ -11,7 +11,7 @@ from gpuplane.cluster.state import BoolArray
 from gpuplane.placement.framework import Cycle
 
 
-class NodeResourcesFit:
+class NodeResourcesFitFilter:
     name = "NodeResourcesFit"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:

@@ -12,7 +12,7 @@ from gpuplane.placement.framework import Cycle
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", TaintEffect.NO_SCHEDULE)
 
 
-class NodeUnschedulable:
+class NodeUnschedulableFilter:
     name = "NodeUnschedulable"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:

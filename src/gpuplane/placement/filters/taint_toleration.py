@@ -26,7 +26,7 @@ def first_untolerated(
     return None
 
 
-class TaintToleration:
+class TaintTolerationFilter:
     name = "TaintToleration"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:

@@ -2,20 +2,20 @@
 
 from gpuplane.placement.scores.best_fit import BestFitScore
 from gpuplane.placement.scores.dot_product import DotProductScore
-from gpuplane.placement.scores.fgd import FragmentationGradientDescent
+from gpuplane.placement.scores.fgd import FgdScore
 from gpuplane.placement.scores.gpu_clustering import GpuClusteringScore
 from gpuplane.placement.scores.gpu_packing import GpuPackingScore
-from gpuplane.placement.scores.least_allocated import LeastAllocated
-from gpuplane.placement.scores.most_allocated import MostAllocated
-from gpuplane.placement.scores.random import RandomScore
+from gpuplane.placement.scores.least_allocated import LeastAllocatedScore
+from gpuplane.placement.scores.most_allocated import MostAllocatedScore
+from gpuplane.placement.scores.random_node import RandomScore
 
 __all__ = [
     "BestFitScore",
     "DotProductScore",
-    "FragmentationGradientDescent",
+    "FgdScore",
     "GpuClusteringScore",
     "GpuPackingScore",
-    "LeastAllocated",
-    "MostAllocated",
+    "LeastAllocatedScore",
+    "MostAllocatedScore",
     "RandomScore",
 ]

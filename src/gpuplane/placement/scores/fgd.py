@@ -55,7 +55,7 @@ class _Scores:
     gpu: IntArray
 
 
-class FragmentationGradientDescent:
+class FgdScore:
     name = "FGD"
 
     def __init__(self) -> None:

@@ -20,7 +20,7 @@ def _least(requested: FloatArray, alloc: FloatArray) -> FloatArray:
     return left * MAX_NODE_SCORE / alloc
 
 
-class LeastAllocated:
+class LeastAllocatedScore:
     name = "LeastAllocated"
 
     def __init__(self, weights: Mapping[str, int] = DEFAULT_WEIGHTS) -> None:

@@ -19,7 +19,7 @@ def _most(requested: FloatArray, alloc: FloatArray) -> FloatArray:
     return np.minimum(requested, alloc) * MAX_NODE_SCORE / alloc
 
 
-class MostAllocated:
+class MostAllocatedScore:
     name = "MostAllocated"
 
     def __init__(self, weights: Mapping[str, int] = DEFAULT_WEIGHTS) -> None:

@@ -5,7 +5,7 @@
     horizon: 24h                        # simulated time; metrics cover [first arrival, horizon]
     cluster:
       nodePools: [...]                  # a cluster spec's pools, plus capacityType: spot
-      # nodes: nodes.yaml               # or Node manifests (file or directory)
+      # nodes: nodes.yaml               # or a cluster spec file, or Node manifests
     queues: [queues.yaml]               # Kueue objects: ClusterQueues, LocalQueues, cohorts,
                                         # ResourceFlavors, WorkloadPriorityClasses
     workload:
@@ -27,7 +27,7 @@
       - name: time-slicing
         cluster: {nodePools: [{name: l4, sharing: {mode: time-slicing, replicas: 4}}]}
 
-A variant is merged onto the base before it is validated (`twin_merge`): mappings merge key by
+A variant is merged onto the base before it is validated (`twin.merge`): mappings merge key by
 key, lists of named items (node pools) merge item by name, anything else is replaced. Variants
 may change the cluster, placement, queueing, prices and spot settings, never the workload,
 queues, seed or horizon: every variant runs the very same arrivals.
@@ -42,17 +42,16 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from gpuplane.catalog import lookup
 from gpuplane.cluster.spec import NodePool
 from gpuplane.cluster.spec_base import FieldError, Model, checked
-from gpuplane.errors import InputError, Location
-from gpuplane.objects.read_duration import read_duration
+from gpuplane.errors import InputError
 from gpuplane.objects.scheduling import TaintEffect
-from gpuplane.objects.yamlio import Field as YamlField
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES
-from gpuplane.sim.scenario_spec import (
+from gpuplane.sim.twin.spec_workload import (
     ArrivalSpec,
     FailureSpec,
     KindSpec,
-    VariantSpec,
+    QueueingSpec,
     check_arrivals,
+    seconds,
 )
 
 HOUR = 3600.0
@@ -75,11 +74,6 @@ def _policy(name: str) -> str:
     return name
 
 
-def _seconds(value: Any) -> float:
-    """A Go duration ("2h30m") or a number of seconds."""
-    return checked(lambda v: read_duration(YamlField(v, Location())), value)
-
-
 GpuModelName = Annotated[str, AfterValidator(_gpu_model)]
 Price = Annotated[float, Field(ge=0)]
 
@@ -95,7 +89,9 @@ class TwinCluster(Model):
 
     name: str = "cluster"
     node_pools: list[TwinPool] | None = None
-    nodes: str | None = Field(default=None, description="Node manifests, relative to the file")
+    nodes: str | None = Field(
+        default=None, description="a cluster spec file, or Node manifests (file or directory)"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> TwinCluster:
@@ -116,7 +112,7 @@ class TolerationSpec(Model):
 
 
 class TwinKind(KindSpec):
-    """A kind of work (`scenario_spec.KindSpec`), where it may run, how busy it keeps GPUs."""
+    """A kind of work (`spec_workload.KindSpec`), where it may run, how busy it keeps GPUs."""
 
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[TolerationSpec] = Field(default_factory=list)
@@ -164,7 +160,7 @@ class SpotSpec(Model):
     @field_validator("replaced_after", mode="before")
     @classmethod
     def _delay(cls, value: Any) -> float:
-        return _seconds(value)
+        return seconds(value)
 
 
 class TwinSpec(Model):
@@ -179,14 +175,14 @@ class TwinSpec(Model):
     workload: TwinWorkload
     failures: list[FailureSpec] = Field(default_factory=list)
     placement: str = DEFAULT_PROFILE
-    queueing: VariantSpec = Field(default_factory=VariantSpec)
+    queueing: QueueingSpec = Field(default_factory=QueueingSpec)
     prices: PricesSpec = Field(default_factory=PricesSpec)
     spot: SpotSpec = Field(default_factory=SpotSpec)
 
     @field_validator("horizon", mode="before")
     @classmethod
     def _horizon(cls, value: Any) -> float:
-        return _seconds(value)
+        return seconds(value)
 
     @field_validator("placement")
     @classmethod

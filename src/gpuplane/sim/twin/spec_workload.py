@@ -1,18 +1,12 @@
-"""The scenario file: a cluster, Kueue objects, generated arrivals, failures, and variants.
+"""The scenario's parts about work and admission rules: kinds, arrivals, failures, queueing.
 
-    name: three-teams
-    cluster: cluster.yaml              # a cluster spec or Node manifests, relative to this file
-    manifests: [queues.yaml, services] # Kueue objects, and Jobs/Pods that arrive at time 0
-    seed: 7
-    kinds:                             # what teams run
+    kinds:                             # what teams run (under `workload:`)
       training: {pods: [2, 4], gpus: 8, duration: {median: 3h, sigma: 0.5}, checkpointInterval: 30m}
     arrivals:                          # Poisson arrivals, `count` of them, from `start` on
       - {name: steady, count: 300, ratePerHour: 12,
          teams: [{namespace: research, queue: research, kinds: {training: 1}}]}
     failures: [{node: a100-3, at: 8h, recoverAfter: 2h}]
-    variants:                          # the same workloads under other admission rules
-      fifo: {cohorts: false, queueingStrategy: StrictFIFO}
-      fair: {fairSharing: true, preemption: {reclaimWithinCohort: Any}}
+    queueing: {cohorts: false, queueingStrategy: StrictFIFO, gangTimeout: 1h}
 
 Durations are Go durations ("2h30m") or seconds. Field names are camelCase, as in Kubernetes.
 """
@@ -21,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from gpuplane import quantity
-from gpuplane.cluster.spec_base import FieldError, Model, checked
-from gpuplane.errors import InputError, Location
+from gpuplane.cluster.spec_base import Model, checked
+from gpuplane.errors import Location
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
     QueueingStrategy,
@@ -36,7 +30,8 @@ from gpuplane.objects.read_duration import read_duration
 from gpuplane.objects.yamlio import Field as YamlField
 
 
-def _seconds(value: Any) -> float:
+def seconds(value: Any) -> float:
+    """A Go duration ("2h30m") or a number of seconds."""
     return checked(lambda v: read_duration(YamlField(v, Location())), value)
 
 
@@ -51,7 +46,7 @@ class DurationLaw(Model):
     @field_validator("median", "min", "max", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float | None:
-        return None if value is None else _seconds(value)
+        return None if value is None else seconds(value)
 
 
 class KindSpec(Model):
@@ -72,12 +67,12 @@ class KindSpec(Model):
     @field_validator("duration", mode="before")
     @classmethod
     def _fixed(cls, value: Any) -> Any:
-        return value if isinstance(value, dict) else _seconds(value)
+        return value if isinstance(value, dict) else seconds(value)
 
     @field_validator("checkpoint_interval", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> float | None:
-        return None if value is None else _seconds(value)
+        return None if value is None else seconds(value)
 
     @field_validator("cpu", mode="before")
     @classmethod
@@ -108,7 +103,7 @@ class ArrivalSpec(Model):
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: Any) -> float:
-        return _seconds(value)
+        return seconds(value)
 
 
 class FailureSpec(Model):
@@ -119,7 +114,7 @@ class FailureSpec(Model):
     @field_validator("at", "recover_after", mode="before")
     @classmethod
     def _time(cls, value: Any) -> float | None:
-        return None if value is None else _seconds(value)
+        return None if value is None else seconds(value)
 
 
 class PreemptionSpec(Model):
@@ -128,7 +123,7 @@ class PreemptionSpec(Model):
     borrow_within_cohort: BorrowWithinCohort = BorrowWithinCohort.NEVER
 
 
-class VariantSpec(Model):
+class QueueingSpec(Model):
     """Admission rules to run the scenario under; unset fields keep the manifests' own."""
 
     #: false: every ClusterQueue stands alone, neither lending nor borrowing.
@@ -136,7 +131,8 @@ class VariantSpec(Model):
     queueing_strategy: QueueingStrategy | None = None
     #: Replaces every ClusterQueue's preemption policy.
     preemption: PreemptionSpec | None = None
-    fair_sharing: bool = False
+    #: Unset: as the queues say (off for Kueue's unless enabled here, on for Volcano's).
+    fair_sharing: bool | None = None
     placement_aware: bool = True
     backfill: bool = True
     gang_timeout: float | None = None
@@ -144,23 +140,7 @@ class VariantSpec(Model):
     @field_validator("gang_timeout", mode="before")
     @classmethod
     def _timeout(cls, value: Any) -> float | None:
-        return None if value is None else _seconds(value)
-
-
-class ScenarioSpec(Model):
-    name: str = "scenario"
-    cluster: str
-    manifests: list[str] = Field(min_length=1)
-    seed: int = 0
-    kinds: dict[str, KindSpec] = Field(default_factory=dict)
-    arrivals: list[ArrivalSpec] = Field(default_factory=list)
-    failures: list[FailureSpec] = Field(default_factory=list)
-    variants: dict[str, VariantSpec] = Field(default_factory=lambda: {"default": VariantSpec()})
-
-    @model_validator(mode="after")
-    def _kinds_exist(self) -> ScenarioSpec:
-        check_arrivals(self.arrivals, self.kinds)
-        return self
+        return None if value is None else seconds(value)
 
 
 def check_arrivals(arrivals: list[ArrivalSpec], kinds: dict[str, KindSpec]) -> None:
@@ -175,17 +155,3 @@ def check_arrivals(arrivals: list[ArrivalSpec], kinds: dict[str, KindSpec]) -> N
     names = [a.name for a in arrivals]
     if len(set(names)) != len(names):
         raise ValueError("arrival names must be unique (they prefix workload names)")
-
-
-def parse_scenario(body: Any, file: str | None = None) -> ScenarioSpec:
-    """Validate a loaded scenario body; an error names the file and the field path."""
-    try:
-        return ScenarioSpec.model_validate(body)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        where = Location(file=file, field=path or None)
-        cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, FieldError):
-            raise InputError(cause.error.message, where=where, hint=cause.error.hint) from None
-        raise InputError(str(err["msg"]).removeprefix("Value error, "), where=where) from None

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from gpuplane.cluster.state import Binding, ClusterState
 from gpuplane.sharing import SharingKind
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.simulator import Simulator
 
 FloatArray = npt.NDArray[np.float64]
 _CAPPED = (SharingKind.MIG, SharingKind.MPS, SharingKind.VGPU)

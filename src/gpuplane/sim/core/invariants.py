@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from gpuplane.queueing import Queueing
 from gpuplane.queueing.quota import FlavorResource, QuotaNode
-from gpuplane.sim.metrics import root_of
-from gpuplane.sim.simulator import Simulator
+from gpuplane.sim.core.metrics import root_of
+from gpuplane.sim.core.simulator import Simulator
 
 
 def check_all(sim: Simulator) -> None:

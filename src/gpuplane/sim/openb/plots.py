@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gpuplane.sim.openb_results import COLUMNS, PAPER_POLICIES, Row
+from gpuplane.sim.openb.results import COLUMNS, PAPER_POLICIES, Row
 
 
 def _band(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """The openb trace replayed in time: each task arrives at its creation_time and runs a while.
 
-`sim.openb` reads what placement needs of each task; this reads the time columns it leaves
+`openb.reader` reads what placement needs of each task; this reads the time columns it leaves
 out (`creation_time`, `deletion_time`, `scheduled_time`, `pod_phase`, and `qos`) and turns
 the tasks into workloads of one pod. How long a task runs, per the trace's SCHEMA.md:
 
@@ -25,8 +25,8 @@ import numpy as np
 
 from gpuplane.errors import InputError, Location
 from gpuplane.queueing import PodSet, Workload
-from gpuplane.sim.durations import EmpiricalDurations
-from gpuplane.sim.openb import read_openb_pods
+from gpuplane.sim.core.durations import EmpiricalDurations
+from gpuplane.sim.openb.reader import read_openb_pods
 
 TIME_COLUMNS = ("name", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time")
 ENDED = ("Succeeded", "Failed")

@@ -29,8 +29,8 @@ from gpuplane.catalog.resources import GPU
 from gpuplane.placement.fragmentation import FragmentationMeter, TargetWorkload
 from gpuplane.queueing import Queueing, QuotaTree
 from gpuplane.queueing.quota import QuotaNode
-from gpuplane.sim.fairness import water_fill
-from gpuplane.sim.records import WorkloadRecord
+from gpuplane.sim.core.fairness import water_fill
+from gpuplane.sim.core.records import WorkloadRecord
 
 HOUR = 3600.0
 PREEMPTED = "Preempted"
@@ -194,7 +194,7 @@ class Metrics:
         self._dirty.add(i)
         self._cluster_changed = True
 
-    def admitted(self, rec: WorkloadRecord) -> None:
+    def admitted(self) -> None:
         self.pending -= 1
 
     def stopped(self, rec: WorkloadRecord, gpu_milli: int) -> None:

@@ -23,18 +23,15 @@ from gpuplane.cluster.load import load_cluster
 from gpuplane.cluster.spec import ClusterSpec
 from gpuplane.errors import InputError, Location
 from gpuplane.objects.node import Node
-from gpuplane.objects.reader import Manifests, read_manifests
-from gpuplane.objects.scheduling import Toleration
+from gpuplane.objects.queues import ClusterQueue, Preemption
+from gpuplane.objects.reader import read_manifests
 from gpuplane.objects.yamlio import load_file
-from gpuplane.queueing import QueueingConfig, Workload
-from gpuplane.sim.durations import EmpiricalDurations, philly_durations
-from gpuplane.sim.generators import Team, generate
-from gpuplane.sim.openb_source import openb_workloads
-from gpuplane.sim.prices import PriceTable, default_prices
-from gpuplane.sim.scenario import apply_variant, workload_kind
-from gpuplane.sim.sources import manifest_workloads, queueing_config
-from gpuplane.sim.twin_parse import Variant, parse_twin
-from gpuplane.sim.twin_spec import CAPACITY_TYPE_LABEL, TwinKind, TwinSpec
+from gpuplane.queueing import QueueingConfig, Workload, queueing_config
+from gpuplane.sim.twin.parse import Variant, parse_twin
+from gpuplane.sim.twin.prices import PriceTable, default_prices
+from gpuplane.sim.twin.spec import CAPACITY_TYPE_LABEL, TwinSpec
+from gpuplane.sim.twin.spec_workload import QueueingSpec
+from gpuplane.sim.twin.workloads import scenario_workloads
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -98,11 +95,17 @@ class Twin:
 
 def default_scenario_path() -> Path:
     """The built-in scenario (package data)."""
-    return Path(str(resources.files("gpuplane.sim").joinpath("scenarios", DEFAULT_SCENARIO)))
+    return Path(str(resources.files("gpuplane.sim.twin").joinpath("scenarios", DEFAULT_SCENARIO)))
 
 
-def load_twin(path: str | Path | None = None, *, seed: int | None = None) -> Twin:
-    """Read, validate and set up a scenario file (the built-in one when `path` is None)."""
+def load_twin(
+    path: str | Path | None = None, *, seed: int | None = None, scale: float = 1.0
+) -> Twin:
+    """Read, validate and set up a scenario file (the built-in one when `path` is None).
+
+    `seed` replaces the scenario's; `scale` multiplies every arrival count (smaller or larger
+    runs of the same scenario, for tests and benchmarks).
+    """
     file = Path(path) if path is not None else default_scenario_path()
     docs = load_file(file)
     if len(docs) != 1:
@@ -111,10 +114,16 @@ def load_twin(path: str | Path | None = None, *, seed: int | None = None) -> Twi
         )
     parsed = parse_twin(docs[0].body, str(file))
     base = parsed.base if seed is None else parsed.base.model_copy(update={"seed": seed})
+    if scale != 1.0:
+        arrivals = [
+            a.model_copy(update={"count": round(a.count * scale)}) for a in base.workload.arrivals
+        ]
+        workload = base.workload.model_copy(update={"arrivals": arrivals})
+        base = base.model_copy(update={"workload": workload})
     root = file.parent
     queues = read_manifests([root / q for q in base.queues], recursive=False)
-    reference = queueing_config(queues)
-    workloads, utilization = _workloads(base, root, queues)
+    workloads, utilization = scenario_workloads(base, root, queues)
+    reference = queueing_config(queues, workloads)
     setups = tuple(
         _setup(v, base, root, reference, workloads, utilization) for v in parsed.variants
     )
@@ -148,6 +157,36 @@ def _setup(
         horizon=base.horizon,
         seed=base.seed,
         currency=prices.currency,
+    )
+
+
+def apply_variant(config: QueueingConfig, variant: QueueingSpec) -> QueueingConfig:
+    """`config` under a variant's rules."""
+    queues: list[ClusterQueue] = []
+    for cq in config.cluster_queues:
+        if not variant.cohorts:
+            cq = replace(cq, cohort=None)
+        if variant.queueing_strategy is not None:
+            cq = replace(cq, queueing_strategy=variant.queueing_strategy)
+        if variant.preemption is not None:
+            p = variant.preemption
+            cq = replace(
+                cq,
+                preemption=Preemption(
+                    within_cluster_queue=p.within_cluster_queue,
+                    reclaim_within_cohort=p.reclaim_within_cohort,
+                    borrow_within_cohort=p.borrow_within_cohort,
+                ),
+            )
+        queues.append(cq)
+    return replace(
+        config,
+        cluster_queues=tuple(queues),
+        cohorts=config.cohorts if variant.cohorts else (),
+        fair_sharing=config.fair_sharing if variant.fair_sharing is None else variant.fair_sharing,
+        placement_aware=variant.placement_aware,
+        backfill=variant.backfill,
+        gang_timeout=variant.gang_timeout,
     )
 
 
@@ -244,88 +283,3 @@ def _interruptions(
             return out
         out.append(Failure(node, t, t + replaced_after, spot=True))
         t += replaced_after
-
-
-# -- the workload --------------------------------------------------------------------------
-
-
-def _workloads(
-    spec: TwinSpec, root: Path, queues: Manifests
-) -> tuple[tuple[Workload, ...], tuple[tuple[str, float], ...]]:
-    """Every workload of the scenario, and the busy share of those that set one."""
-    wl = spec.workload
-    rng = np.random.default_rng(spec.seed)
-    out: list[Workload] = []
-    if wl.manifests:
-        manifests = read_manifests(
-            [*(root / q for q in spec.queues), *(root / m for m in wl.manifests)],
-            recursive=False,
-        )
-        out += manifest_workloads(manifests)
-    classes = {c.name: c.value for c in queues.workload_priority_classes}
-    kinds = {
-        name: workload_kind(name, k, classes, f"workload.kinds.{name}")
-        for name, k in wl.kinds.items()
-    }
-    for arrival in wl.arrivals:
-        teams = [
-            Team(
-                t.namespace,
-                t.queue,
-                tuple(replace(kinds[k], weight=w) for k, w in t.kinds.items()),
-                t.weight,
-            )
-            for t in arrival.teams
-        ]
-        generated = generate(
-            teams,
-            rng,
-            count=arrival.count,
-            rate=arrival.rate_per_hour / HOUR,
-            start=arrival.start,
-            prefix=arrival.name,
-        )
-        out += [_placed(w, wl.kinds[w.labels["kind"]]) for w in generated]
-    if wl.trace is not None:
-        trace = wl.trace
-        durations = (
-            philly_durations(root / trace.durations) if trace.durations else _philly_or_flat()
-        )
-        out += openb_workloads(
-            root / trace.openb, durations, rng, queue=trace.queue, limit=trace.limit
-        )
-    busy = tuple(
-        (w.key, wl.kinds[w.labels["kind"]].utilization)
-        for w in out
-        if w.labels.get("kind") in wl.kinds and wl.kinds[w.labels["kind"]].utilization != 1.0
-    )
-    return tuple(out), busy
-
-
-def _philly_or_flat() -> EmpiricalDurations:
-    try:
-        return philly_durations()
-    except InputError:
-        return EmpiricalDurations([HOUR])  # no Philly data here: an hour each
-
-
-def _placed(w: Workload, kind: TwinKind) -> Workload:
-    """A generated workload with its kind's node selector and tolerations."""
-    if not kind.node_selector and not kind.tolerations:
-        return w
-    tolerations = tuple(
-        Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
-        for t in kind.tolerations
-    )
-    pod_sets = tuple(
-        replace(
-            ps,
-            template=replace(
-                ps.template,
-                node_selector={**ps.template.node_selector, **kind.node_selector},
-                tolerations=ps.template.tolerations + tolerations,
-            ),
-        )
-        for ps in w.pod_sets
-    )
-    return replace(w, pod_sets=pod_sets)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from gpuplane.errors import InputError, Location
-from gpuplane.sim.replay import ReplayResult
+from gpuplane.sim.openb.replay import ReplayResult
 
 COLUMNS = tuple(range(131))
 ALLOC_FILE = "analysis_allo_discrete.csv"

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from gpuplane.placement.fragmentation import TargetWorkload, shape_of, target_workload
 from gpuplane.placement.scheduler import Placement
 from gpuplane.queueing import Admission, Eviction, Queueing, QuotaTree, Workload
-from gpuplane.sim.events import (
+from gpuplane.sim.core.events import (
     Arrival,
     Completion,
     Event,
@@ -36,8 +36,8 @@ from gpuplane.sim.events import (
     NodeRecovery,
     Wake,
 )
-from gpuplane.sim.metrics import Metrics, Report
-from gpuplane.sim.records import WorkloadRecord
+from gpuplane.sim.core.metrics import Metrics, Report
+from gpuplane.sim.core.records import WorkloadRecord
 
 NODE_FAILURE = "NodeFailure"
 GPU_UNHEALTHY = "GPUUnhealthy"
@@ -275,7 +275,7 @@ class Simulator:
             rec = self.records[admission.workload.key]
             if rec.first_admitted is None:
                 rec.first_admitted = self.now
-            self._metrics().admitted(rec)
+            self._metrics().admitted()
             placed[rec.workload.key] = admission
         for admission in result.placed_late:
             placed[admission.workload.key] = admission

@@ -60,8 +60,8 @@ class PriceTable:
 @cache
 def default_prices() -> PriceTable:
     """The packaged default price table, validated once per process."""
-    text = resources.files("gpuplane.sim").joinpath(PRICES_FILE).read_text(encoding="utf-8")
-    return parse_prices(yaml.safe_load(text), f"gpuplane/sim/{PRICES_FILE}")
+    text = resources.files("gpuplane.sim.twin").joinpath(PRICES_FILE).read_text(encoding="utf-8")
+    return parse_prices(yaml.safe_load(text), f"gpuplane/sim/twin/{PRICES_FILE}")
 
 
 def parse_prices(raw: Any, file: str) -> PriceTable:

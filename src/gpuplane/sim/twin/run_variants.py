@@ -25,10 +25,10 @@ from gpuplane.cluster.state import ClusterState
 from gpuplane.placement import Scheduler
 from gpuplane.placement.fragmentation import shape_of, target_workload
 from gpuplane.queueing import Queueing, QuotaTree
-from gpuplane.sim.metrics import HOUR, Report
-from gpuplane.sim.probe import Probe, Snapshot
-from gpuplane.sim.simulator import Simulator
-from gpuplane.sim.twin import Pool, VariantSetup
+from gpuplane.sim.core.metrics import HOUR, Report
+from gpuplane.sim.core.simulator import Check, Simulator
+from gpuplane.sim.twin.load import Pool, VariantSetup
+from gpuplane.sim.twin.probe import Probe, Snapshot
 
 
 @dataclass(frozen=True)
@@ -74,30 +74,19 @@ def run_variant(
     """Simulate one variant to its horizon."""
     began = time.perf_counter()
     workloads = setup.workloads
-    state = ClusterState(setup.nodes)
-    # FGD measures fragmentation against the workload's own mix of requests.
-    target = target_workload(
-        shape_of(ps.template) for w in workloads for ps in w.pod_sets for _ in range(ps.count)
-    )
-    scheduler = Scheduler(
-        state, setup.policy, rng=np.random.default_rng(setup.seed), workload=target
-    )
-    queueing = Queueing(scheduler, setup.config)
+    queueing = variant_queueing(setup)
     busy = dict(setup.utilization)
     pod_busy = {p.key: busy[w.key] for w in workloads if w.key in busy for p in w.pods()}
     probe = Probe(
-        state,
+        queueing.state,
         setup.node_pool,
         [p.name for p in setup.pools],
         pod_busy,
         horizon=setup.horizon,
         progress=progress,
     )
-    reference = QuotaTree(setup.reference.cluster_queues, setup.reference.cohorts)
-    sim = Simulator(queueing, fair_tree=reference, check=probe)
-    sim.submit(workloads)
-    for f in setup.failures:
-        sim.fail_node(f.node, f.at, f.recover_at)
+    sim = variant_simulator(setup, queueing, check=probe)
+    state = queueing.state
     report = sim.run(until=setup.horizon)
     probe.finish(report.end)
     waits = tuple(
@@ -129,6 +118,34 @@ def run_variant(
         currency=setup.currency,
         wall_seconds=time.perf_counter() - began,
     )
+
+
+def variant_queueing(setup: VariantSetup) -> Queueing:
+    """The variant's admission engine on a fresh cluster, with its placement policy."""
+    state = ClusterState(setup.nodes)
+    # FGD measures fragmentation against the workload's own mix of requests.
+    target = target_workload(
+        shape_of(ps.template)
+        for w in setup.workloads
+        for ps in w.pod_sets
+        for _ in range(ps.count)
+    )
+    scheduler = Scheduler(
+        state, setup.policy, rng=np.random.default_rng(setup.seed), workload=target
+    )
+    return Queueing(scheduler, setup.config)
+
+
+def variant_simulator(
+    setup: VariantSetup, queueing: Queueing, *, check: Check | None = None
+) -> Simulator:
+    """A simulator of `queueing` with the variant's workloads and failures submitted."""
+    reference = QuotaTree(setup.reference.cluster_queues, setup.reference.cohorts)
+    sim = Simulator(queueing, fair_tree=reference, check=check)
+    sim.submit(setup.workloads)
+    for f in setup.failures:
+        sim.fail_node(f.node, f.at, f.recover_at)
+    return sim
 
 
 class Listener(Protocol):

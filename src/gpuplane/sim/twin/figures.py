@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gpuplane.sim.metrics import HOUR
-from gpuplane.sim.run_variants import VariantResult
+from gpuplane.sim.core.metrics import HOUR
+from gpuplane.sim.twin.run_variants import VariantResult
 
 DPI = 110
 #: Colour-blind-safe (Okabe-Ito), enough for eight variants.

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpuplane.sim import figures
-from gpuplane.sim.comparison import COLUMNS, best_cells, comparison_rows, formatted_rows
-from gpuplane.sim.metrics import HOUR
-from gpuplane.sim.run_variants import VariantResult
+from gpuplane.sim.core.metrics import HOUR
+from gpuplane.sim.twin import figures
+from gpuplane.sim.twin.comparison import COLUMNS, best_cells, comparison_rows, formatted_rows
+from gpuplane.sim.twin.run_variants import VariantResult
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d232a;

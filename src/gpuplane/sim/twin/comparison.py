@@ -30,8 +30,8 @@ from typing import Literal
 
 import numpy as np
 
-from gpuplane.sim.metrics import HOUR
-from gpuplane.sim.run_variants import VariantResult
+from gpuplane.sim.core.metrics import HOUR
+from gpuplane.sim.twin.run_variants import VariantResult
 
 Value = float | int | str
 Better = Literal["low", "high"] | None

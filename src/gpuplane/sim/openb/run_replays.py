@@ -17,9 +17,9 @@ from pathlib import Path
 
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
-from gpuplane.sim.openb import GPU_NODE_FILE, openb_nodes, pod_list_file, read_openb_pods
-from gpuplane.sim.openb_results import Discrete, discrete
-from gpuplane.sim.replay import PAPER_TUNE, replay
+from gpuplane.sim.openb.reader import GPU_NODE_FILE, openb_nodes, pod_list_file, read_openb_pods
+from gpuplane.sim.openb.replay import PAPER_TUNE, replay
+from gpuplane.sim.openb.results import Discrete, discrete
 
 #: Where the trace lives unless told otherwise (the tests and the CLI read this variable).
 DATA_ENV = "GPUPLANE_OPENB_DIR"
