@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from gpuplane.cluster.journal import Trial
 from gpuplane.cluster.state import BoolArray
 from gpuplane.objects.gpu_request import GPU
 from gpuplane.objects.pod import Pod
@@ -128,7 +130,7 @@ class _Reservation:
     since: float
     start_by: float  # when the gang is expected to fit; backfill must end before it
     nodes: BoolArray  # where the gang could run: only work that can land there competes
-    changes: int  # ClusterState.changes when start_by was worked out
+    changes: tuple[int, int]  # the engine's moment when start_by was worked out
 
 
 class Queueing:
@@ -163,13 +165,24 @@ class Queueing:
             self._members.setdefault(root, set()).add(name)
         self._count: dict[str, int] = dict.fromkeys(self.queues, 0)
         self._unplaced: set[str] = set()
-        self._unplaceable: dict[tuple[object, ...], int] = {}
-        self._unplaceable_first: dict[tuple[object, ...], int] = {}
+        self._unplaceable: dict[tuple[object, ...], tuple[int, int]] = {}
+        self._unplaceable_first: dict[tuple[object, ...], tuple[int, int]] = {}
         self._eligible_cache: dict[tuple[object, ...], BoolArray] = {}
-        self._no_victims: dict[tuple[object, ...], int] = {}
+        self._no_victims: dict[tuple[object, ...], tuple[int, int]] = {}
         self._active_by_queue: dict[str, set[str]] = {q: set() for q in self.queues}
         self.preemptions = 0
         self.gang_timeouts = 0
+        self._epoch = 0
+
+    def _moment(self) -> tuple[int, int]:
+        return (self.state.changes, self._epoch)
+
+    @contextmanager
+    def _trial(self) -> Iterator[Trial]:
+        with self.state.trial() as trial:
+            yield trial
+        if trial.changed and not trial.kept:
+            self._epoch += 1
 
     # -- queues ----------------------------------------------------------------------------
 
@@ -290,7 +303,7 @@ class Queueing:
         # number of queues or the backlog; queues are reached best first (share, priority, age).
         budget = 4 * self.config.scan_limit
         misses = 0
-        unplaceable: dict[tuple[object, ...], int] = {}
+        unplaceable: dict[tuple[object, ...], tuple[int, int]] = {}
         while work:
             _, _, queue = heapq.heappop(work)
             if misses >= budget:
@@ -300,7 +313,7 @@ class Queueing:
             needs_room = False
             for workload in self._heads(queue):
                 shape = _workload_shape(workload)
-                if unplaceable.get(shape) == self.state.changes:
+                if unplaceable.get(shape) == self._moment():
                     # The same pods found no room a moment ago and nothing has changed since:
                     # refused without another attempt, and not counted against the pass.
                     self.reasons[workload.key] = CANNOT_PLACE
@@ -312,7 +325,7 @@ class Queueing:
                     break
                 self.reasons[workload.key] = outcome
                 if outcome == CANNOT_PLACE:
-                    unplaceable[shape] = self.state.changes
+                    unplaceable[shape] = self._moment()
                 misses += 1
                 needs_room = needs_room or outcome in (CANNOT_PLACE, RESERVED)
                 if self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO:
@@ -406,25 +419,27 @@ class Queueing:
         (with a deep backlog most attempts are such repeats).
         """
         placed: list[Placement] = []
-        changes = self.state.changes
+        changes = self._moment()
         # The first pod's shape, checked before any pod object is built (the common case).
         first = (pod_shape(w.pod_sets[0].template), tuple(sorted(choice.flavors.items())))
         if w.pod_sets and self._unplaceable_first.get(first) == changes:
             return None
-        for pod in w.pods():
-            pod = with_flavor(pod, self.flavors, choice.flavors)
-            shape = pod_shape(pod)
-            if self._unplaceable.get(shape) == changes and not placed:
-                return None
-            decision = self.scheduler.place(pod)
-            if not isinstance(decision, Placement):
-                if not placed:
-                    self._unplaceable[shape] = changes
-                    self._unplaceable_first[first] = changes
-                for p in placed:
-                    self.state.release(p.pod.key)
-                return None
-            placed.append(decision)
+        # A trial, kept only when every pod found a node: a gang refused half way leaves no
+        # trace, not even a GPU its first pods reshaped (dynamic MIG).
+        with self._trial() as trial:
+            for pod in w.pods():
+                pod = with_flavor(pod, self.flavors, choice.flavors)
+                shape = pod_shape(pod)
+                if self._unplaceable.get(shape) == changes and not placed:
+                    return None
+                decision = self.scheduler.place(pod)
+                if not isinstance(decision, Placement):
+                    if not placed:
+                        self._unplaceable[shape] = changes
+                        self._unplaceable_first[first] = changes
+                    return None
+                placed.append(decision)
+            trial.keep()
         return placed
 
     def _admit(
@@ -586,13 +601,13 @@ class Queueing:
         ):
             return None
         memo_key = (queue, w.priority, w.created, need_quota, _workload_shape(w))
-        if self._no_victims.get(memo_key) == self.state.changes:
+        if self._no_victims.get(memo_key) == self._moment():
             return None  # nothing changed since the last search came back empty
         candidates = sorted(self._candidates(w, queue, amounts), key=victim_order(now))
         # One trial with every candidate gone: when even that does not fit, no subset will,
         # and the one-by-one search (a placement trial per victim) is skipped.
         if not candidates or not self._fits_without(w, queue, amounts, choice, candidates):
-            self._no_victims[memo_key] = self.state.changes
+            self._no_victims[memo_key] = self._moment()
             return None
         chosen: list[Running] = []
         for victim in candidates:
@@ -625,17 +640,11 @@ class Queueing:
                 return False
             if not self.config.placement_aware:
                 return True
-            bindings = [self.state.release(p.pod.key) for a in removed for p in a.placements]
-            try:
-                placed = self._place_all(w, choice)
-                if placed is None:
-                    return False
-                for p in placed:
-                    self.state.release(p.pod.key)
-                return True
-            finally:
-                for b in bindings:
-                    self.state.reserve(b)
+            with self._trial():
+                for a in removed:
+                    for p in a.placements:
+                        self.state.release(p.pod.key)
+                return self._place_all(w, choice) is not None
         finally:
             for a in removed:
                 self.tree.add(a.queue, a.amounts)
@@ -650,12 +659,12 @@ class Queueing:
         if self.reservation is not None and self.reservation.key != w.key:
             return  # one reservation at a time: the first blocked gang in admission order
         r = self.reservation
-        if r is None or r.changes != self.state.changes:
+        if r is None or r.changes != self._moment():
             # The cluster changed since (a node failed, work ended early): work it out again.
             start_by = self._shadow_time(w, now, expected_end)
             since = now if r is None else r.since
             self.reservation = _Reservation(
-                w.key, queue, since, start_by, self._eligible(w), self.state.changes
+                w.key, queue, since, start_by, self._eligible(w), self._moment()
             )
 
     def _eligible(self, w: Workload) -> BoolArray:
@@ -675,20 +684,13 @@ class Queueing:
         if expected_end is None:
             return float("inf")
         ends = sorted((end, key) for key in self.active if (end := expected_end(key)) is not None)
-        released = []
-        try:
+        with self._trial():
             for end, key in ends:
-                active = self.active[key]
-                released += [self.state.release(p.pod.key) for p in active.placements]
-                placed = self._place_all(w, FlavorChoice({}, True))
-                if placed is not None:
-                    for p in placed:
-                        self.state.release(p.pod.key)
+                for p in self.active[key].placements:
+                    self.state.release(p.pod.key)
+                if self._place_all(w, FlavorChoice({}, True)) is not None:
                     return end
             return float("inf")
-        finally:
-            for b in released:
-                self.state.reserve(b)
 
     def _clear_reservation(self) -> None:
         # Whoever waited behind the reservation may go now.
