@@ -202,10 +202,6 @@ class ClusterState:
         """The node's devices of `resource` that are available now, in device order."""
         return [d for d in self.devices[node] if d.resource == resource and self.available(node, d)]
 
-    @property
-    def in_trial(self) -> bool:
-        return bool(self._journal.open)
-
     def pods_on(self, node: int) -> list[Binding]:
         return [b for b in self.bindings.values() if b.node == node]
 
