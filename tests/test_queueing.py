@@ -20,6 +20,7 @@ from gpuplane.objects.queues import (
 )
 from gpuplane.queueing.flavors import assign_flavors
 from gpuplane.queueing.quota import QuotaTree
+from gpuplane.queueing.refusals import Refusal
 
 from queueing_helpers import admitted, cq, engine, evicted, job
 
@@ -36,7 +37,8 @@ def test_without_cohort_a_queue_never_exceeds_nominal():
     for i in range(6):
         q.submit(job(f"j{i}", "a", created=i), 0)
     assert admitted(q.cycle(0)) == ["j0", "j1", "j2", "j3"]
-    assert q.reasons["ns/j4"] == "insufficient quota"
+    assert q.reasons["ns/j4"].refusal is Refusal.INSUFFICIENT_QUOTA
+    assert str(q.reasons["ns/j4"]) == "insufficient quota"
 
 
 def test_borrowing_from_an_idle_queue_in_the_cohort():
@@ -224,7 +226,8 @@ def test_placement_aware_admission_vs_quota_only_on_fragmented_gpus():
         result = q.cycle(1)
         if aware:
             assert admitted(result) == []
-            assert "cannot place" in q.reasons["ns/needs-4"]
+            assert q.reasons["ns/needs-4"].refusal is Refusal.CANNOT_PLACE
+            assert "cannot place" in str(q.reasons["ns/needs-4"])
             assert q.unplaced() == []
         else:
             assert admitted(result) == ["needs-4"]  # admitted by quota...
@@ -256,7 +259,8 @@ def test_backfill_only_what_ends_before_the_reserved_gang():
     q.submit(job("long", "a", created=3, duration=500), 2)  # ends at 502: would delay the gang
     result = q.cycle(2, ends.get)
     assert admitted(result) == ["short"]
-    assert "reservation" in q.reasons["ns/long"]
+    assert q.reasons["ns/long"].refusal is Refusal.RESERVED
+    assert "reservation" in str(q.reasons["ns/long"])
     assert q.reservation.start_by == 100.0  # worked out again with short running: unchanged
 
 
@@ -279,7 +283,7 @@ def test_work_that_cannot_use_the_gangs_nodes_is_not_held_back():
     )
     q.submit(pinned, 2)  # no node has zone=x: it can never compete with the gang
     q.cycle(2, {"ns/blocker": 100.0}.get)
-    assert "reservation" not in q.reasons.get("ns/elsewhere", "")
+    assert "reservation" not in str(q.reasons.get("ns/elsewhere", ""))
 
 
 # -- fair sharing and hierarchical cohorts ---------------------------------------------------

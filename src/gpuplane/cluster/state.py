@@ -5,7 +5,7 @@ Node resources are 1-D arrays indexed by node; GPU resources are 2-D arrays inde
 whole cluster are single numpy expressions. A padded slot is marked absent in `gpu_present`
 and holds no free capacity, so it can never be chosen.
 
-Each node also has its device list (`cluster.devices`): what the device plugin advertises
+Each node also has its device list (`gpuplane.sharing.devices`): what the device plugin advertises
 under the node's sharing mode. The free count of every device-backed resource is kept in the
 extended-resource columns (`ext_free`), so that filtering on it is one vectorized comparison,
 and recomputed for a node whenever something on it changes.
@@ -14,66 +14,38 @@ The state decides nothing: it answers "is this free?" and applies a `Binding` th
 engine chose, after checking that the binding fits. A binding that does not fit raises
 `CapacityError` and changes nothing, so invariants hold between any two calls:
 free capacity never goes below zero and never above allocatable, and releasing a binding
-restores exactly what reserving it took.
+restores exactly what reserving it took. `trial()` opens a what-if: every change made inside
+it is undone on exit (see `cluster.journal`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import numpy.typing as npt
 
-from gpuplane.catalog import GpuModel, lookup, slot_mask
+from gpuplane.catalog import GpuModel, lookup
+from gpuplane.cluster.binding import Binding, CapacityError, MigLayout, MigReconfiguration
+from gpuplane.cluster.checks import check_binding, check_invariants, valid_layout
+from gpuplane.cluster.journal import (
+    HealthSet,
+    Journal,
+    Released,
+    Reserved,
+    Reshaped,
+    Trial,
+    Versioned,
+    stamp,
+    undo,
+)
 from gpuplane.errors import InputError
 from gpuplane.objects.node import Node
-from gpuplane.objects.pod import Pod
 from gpuplane.sharing import Device, MigStrategy, SharingKind, initial_layout, node_devices
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-MigLayout = tuple[tuple[str, int], ...]
-
-
-class CapacityError(RuntimeError):
-    """A reserve that would over-allocate, or a release of something never reserved.
-
-    This is a bug in the caller (the placement engine checks fit first), not bad user input.
-    """
-
-
-@dataclass(frozen=True)
-class Binding:
-    """What one pod holds on one node: the exact amounts, so release can undo them.
-
-    `gpus`, `gpu_milli` and `gpu_memory_mib` are parallel: one entry per device or fraction
-    taken, so a GPU appears twice when two replicas of it go to one pod. `devices` names the
-    advertised devices taken (empty for fractions, which take shares, not devices).
-    `extended` holds extended resources that are not backed by devices, as counts.
-    """
-
-    pod: str  # namespace/name
-    node: int
-    cpu_milli: int
-    memory_mib: int
-    gpus: tuple[int, ...] = ()
-    gpu_milli: tuple[int, ...] = ()
-    gpu_memory_mib: tuple[int, ...] = ()
-    devices: tuple[str, ...] = ()
-    extended: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MigReconfiguration:
-    """A MIG GPU whose layout was reshaped (dynamic MIG): an event worth counting and showing."""
-
-    node: str
-    gpu: int
-    before: MigLayout
-    after: MigLayout
-
 
 def _model_of(node: Node) -> GpuModel | None:
     if not node.gpu_model:
@@ -163,14 +135,18 @@ class ClusterState:
         for i in range(n):
             self._refresh(i)
 
+        #: Pod key -> binding, in the order they were made (`_order` holds that order's stamps).
         self.bindings: dict[str, Binding] = {}
+        self._order: dict[str, int] = {}
         #: Bumped whenever nodes, their labels or taints change; caches of node masks key on it.
         self.generation = 0
-        #: Bumped per node on every reserve, release, reconfiguration or health change of that
-        #: node, so that score plugins can cache per-node work and redo only what changed.
+        #: A fresh stamp per node on every reserve, release, reconfiguration or health change
+        #: of that node, so that score plugins can cache per-node work and redo only what
+        #: changed. Stamps are never reused (see `cluster.journal`), so a trial can restore them.
         self.node_version: IntArray = np.zeros(n, dtype=np.int64)
-        #: Bumped on every change anywhere: "has anything changed since?" in O(1).
+        #: A fresh stamp on every change anywhere: "has anything changed since?" in O(1).
         self.changes = 0
+        self._journal = Journal()
 
     def _mig_resources_of(self, i: int) -> frozenset[str]:
         model, node = self.models[i], self.nodes[i]
@@ -257,19 +233,49 @@ class ClusterState:
 
     # -- changing --------------------------------------------------------------------------
 
+    @contextmanager
+    def trial(self) -> Iterator[Trial]:
+        """A what-if: every reserve, release, MIG reshape and health change made inside is
+        undone on exit, leaving the state identical to before (counters included).
+
+        Trials nest. `keep()` on the yielded trial keeps its changes instead; inside an outer
+        trial they are then undone when that one exits.
+        """
+        journal = self._journal
+        trial = Trial(len(journal.entries), self.changes)
+        journal.open.append(trial)
+        try:
+            yield trial
+        finally:
+            journal.open.pop()
+            trial.changed = self.changes != trial.changes
+            if not trial.kept:
+                undo(self, trial)
+            elif not journal.open:
+                del journal.entries[trial.mark :]
+
     def reserve(self, binding: Binding) -> None:
         """Take what `binding` names, or raise CapacityError and take nothing."""
         if binding.pod in self.bindings:
             raise CapacityError(f"pod {binding.pod} is already bound")
         self._check(binding)
+        self._touch(binding.node)
         self._apply(binding, -1)
         self.bindings[binding.pod] = binding
+        self._order[binding.pod] = stamp()
+        if self._journal.open:
+            self._journal.entries.append(Reserved(binding))
 
     def release(self, pod: str) -> Binding:
         """Give back exactly what the pod's binding took; returns the binding."""
         binding = self.bindings.pop(pod, None)
         if binding is None:
             raise CapacityError(f"pod {pod} is not bound")
+        order = self._order.pop(pod)
+        if self._journal.open:
+            users = dict(self.device_users[binding.node]) if binding.devices else None
+            self._journal.entries.append(Released(binding, order, users))
+        self._touch(binding.node)
         self._apply(binding, +1)
         return binding
 
@@ -277,13 +283,19 @@ class ClusterState:
         """Mark a GPU healthy or not; an unhealthy GPU takes no new work."""
         if not self.gpu_present[node, gpu]:
             raise IndexError(f"node {self.nodes[node].name} has no GPU {gpu}")
+        self._journal.record(HealthSet(node, gpu, bool(self.gpu_healthy[node, gpu])))
+        self._touch(node)
         self.gpu_healthy[node, gpu] = healthy
         self._refresh(node)
-        self.node_version[node] += 1
-        self.changes += 1
 
-    def reconfigure_mig(self, node: int, gpu: int, layout: MigLayout) -> MigReconfiguration:
-        """Give an idle MIG GPU a new layout (dynamic MIG); refuses one in use or invalid."""
+    def reconfigure_mig(
+        self, node: int, gpu: int, layout: MigLayout, forget: MigReconfiguration | None = None
+    ) -> MigReconfiguration:
+        """Give an idle MIG GPU a new layout (dynamic MIG); refuses one in use or invalid.
+
+        The reshape is logged in `mig_reconfigurations`, unless it takes back the logged
+        reshape `forget` (an assumed placement forgotten): that one is struck from the log.
+        """
         sharing = self.nodes[node].sharing
         model = self.models[node]
         name = self.nodes[node].name
@@ -297,6 +309,13 @@ class ClusterState:
         if not valid_layout(model, layout):
             raise CapacityError(f"layout {layout} is not one a {model.product} allows")
         event = MigReconfiguration(name, gpu, self.mig_layouts[node].get(gpu, ()), layout)
+        log = self.mig_reconfigurations
+        struck = None if forget is None else (log.index(forget), forget)
+        before = self.mig_layouts[node].get(gpu)
+        self._journal.record(
+            Reshaped(node, gpu, before, self.devices[node], self.device_index[node], struck)
+        )
+        self._touch(node)
         self.mig_layouts[node][gpu] = layout
         node_obj = self.nodes[node]
         self.devices[node] = node_devices(
@@ -307,62 +326,22 @@ class ClusterState:
             self.mig_layouts[node],
         )
         self.device_index[node] = {d.id: d for d in self.devices[node]}
-        self.mig_reconfigurations.append(event)
+        if struck is None:
+            log.append(event)
+        else:
+            del log[struck[0]]
         self._refresh(node)
-        self.node_version[node] += 1
-        self.changes += 1
         return event
 
-    def _check(self, b: Binding) -> None:
-        i = b.node
-        if not 0 <= i < len(self.nodes):
-            raise CapacityError(f"no node with index {i}")
-        name = self.nodes[i].name
-        if b.cpu_milli < 0 or b.memory_mib < 0:
-            raise CapacityError(f"pod {b.pod}: negative request")
-        if b.cpu_milli > self.cpu_free[i] or b.memory_mib > self.mem_free[i]:
-            raise CapacityError(f"pod {b.pod} does not fit on {name}: cpu or memory")
-        if self.pods_free[i] < 1:
-            raise CapacityError(f"pod {b.pod} does not fit on {name}: too many pods")
-        if not (len(b.gpus) == len(b.gpu_milli) == len(b.gpu_memory_mib)):
-            raise CapacityError(f"pod {b.pod}: malformed GPU binding")
-        if b.devices and len(b.devices) != len(b.gpus):
-            raise CapacityError(f"pod {b.pod}: devices and GPU entries differ in number")
-        if len(set(b.devices)) != len(b.devices):
-            raise CapacityError(f"pod {b.pod}: a device is named twice")
-        if not b.devices and len(set(b.gpus)) != len(b.gpus):
-            raise CapacityError(f"pod {b.pod}: a GPU share is named twice")
-        milli: dict[int, int] = {}
-        mem: dict[int, int] = {}
-        for k, (g, m, x) in enumerate(zip(b.gpus, b.gpu_milli, b.gpu_memory_mib, strict=True)):
-            if not (0 <= g < self.gpu_width and self.gpu_present[i, g]):
-                raise CapacityError(f"pod {b.pod}: {name} has no GPU {g}")
-            if m < 0 or x < 0:
-                raise CapacityError(f"pod {b.pod}: negative GPU amount")
-            if b.devices:
-                device = self.device_index[i].get(b.devices[k])
-                if device is None or device.gpu != g:
-                    raise CapacityError(f"pod {b.pod}: {name} has no device {b.devices[k]}")
-                if device.id in self.device_users[i]:
-                    raise CapacityError(f"pod {b.pod}: device {device.id} of {name} is in use")
-                if not self.gpu_healthy[i, g]:
-                    raise CapacityError(f"pod {b.pod}: GPU {g} of {name} is unhealthy")
-            milli[g] = milli.get(g, 0) + m
-            mem[g] = mem.get(g, 0) + x
-        for g in milli:
-            if milli[g] > self.gpu_free_milli[i, g] or mem[g] > self.gpu_free_mem[i, g]:
-                raise CapacityError(f"pod {b.pod}: GPU {g} of {name} lacks room")
-        for res, amount in b.extended.items():
-            col = self.ext_col.get(res)
-            if res in self.device_backed[i] and amount:
-                raise CapacityError(f"pod {b.pod}: {res} on {name} is taken by device")
-            if amount < 0 or (amount > 0 and (col is None or amount > self.ext_free[i, col])):
-                raise CapacityError(f"pod {b.pod}: {name} lacks {res}")
+    def _touch(self, i: int) -> None:
+        """Node i is about to change: fresh stamps for its version and the change counter."""
+        if self._journal.open:
+            self._journal.entries.append(Versioned(i, int(self.node_version[i])))
+        self.node_version[i] = stamp()
+        self.changes = stamp()
 
     def _apply(self, b: Binding, sign: int) -> None:
         i = b.node
-        self.node_version[i] += 1
-        self.changes += 1
         self.cpu_free[i] += sign * b.cpu_milli
         self.mem_free[i] += sign * b.memory_mib
         self.pods_free[i] += sign
@@ -382,84 +361,10 @@ class ClusterState:
                 self.ext_free[i, self.ext_col[res]] += sign * amount
         self._refresh(i)
 
-    # -- checking --------------------------------------------------------------------------
+    def _check(self, b: Binding) -> None:
+        check_binding(self, b)
 
     def check_invariants(self) -> None:
         """Raise AssertionError if any free amount left its bounds or bindings disagree with it."""
-        assert (self.cpu_free >= 0).all() and (self.cpu_free <= self.cpu_alloc).all()
-        assert (self.mem_free >= 0).all() and (self.mem_free <= self.mem_alloc).all()
-        assert (self.pods_free >= 0).all() and (self.pods_free <= self.pods_alloc).all()
-        assert (self.gpu_free_milli >= 0).all() and (self.gpu_free_milli <= 1000).all()
-        assert (self.gpu_free_mem >= 0).all() and (self.gpu_free_mem <= self.gpu_mem_total).all()
-        assert not self.gpu_free_milli[~self.gpu_present].any()
-        assert (self.ext_free >= 0).all() and (self.ext_free <= self.ext_alloc).all()
-        used_cpu = np.zeros_like(self.cpu_free)
-        used_milli = np.zeros_like(self.gpu_free_milli)
-        used_mem = np.zeros_like(self.gpu_free_mem)
-        users: list[dict[str, str]] = [{} for _ in self.nodes]
-        for b in self.bindings.values():
-            used_cpu[b.node] += b.cpu_milli
-            for g, milli, mem in zip(b.gpus, b.gpu_milli, b.gpu_memory_mib, strict=True):
-                used_milli[b.node, g] += milli
-                used_mem[b.node, g] += mem
-            for device in b.devices:
-                assert device not in users[b.node], f"device {device} double-booked"
-                users[b.node][device] = b.pod
-        assert (self.cpu_alloc - self.cpu_free == used_cpu).all()
-        assert (np.where(self.gpu_present, 1000, 0) - self.gpu_free_milli == used_milli).all()
-        assert (self.gpu_mem_total - self.gpu_free_mem == used_mem).all()
-        assert users == self.device_users
-        for i in range(len(self.nodes)):
-            healthy = self.gpu_healthy[i]
-            assert self.gpu_free_node[i] == self.gpu_free_milli[i][healthy].sum()
-            assert self.gpu_idle_count[i] == np.count_nonzero(self._idle_row(i))
-            model = self.models[i]
-            for gpu, layout in self.mig_layouts[i].items():
-                assert model is not None and valid_layout(model, layout), (i, gpu, layout)
-            for name in self.device_backed[i]:
-                free = sum(
-                    1 for d in self.devices[i] if d.resource == name and self.available(i, d)
-                )
-                assert self.ext_free[i, self.ext_col[name]] == free, (i, name)
+        check_invariants(self)
 
-
-def valid_layout(model: GpuModel, layout: MigLayout) -> bool:
-    """Whether MIG instances at these starts can coexist on one GPU of `model`."""
-    used = compute = media = 0
-    try:
-        for name, start in layout:
-            profile = model.mig_profile(name)
-            mask = slot_mask(profile, start)
-            if mask & used or mask >> model.mig_memory_slices:
-                return False
-            used |= mask
-            compute += profile.compute_slices
-            media += profile.media_extensions
-    except (InputError, ValueError):
-        return False
-    return compute <= model.mig_compute_slices and media <= 1
-
-
-def binding_for(
-    pod: Pod,
-    node: int,
-    gpus: Iterable[tuple[int, int, int]] = (),
-    extended: Mapping[str, int] | None = None,
-    devices: Sequence[str] = (),
-) -> Binding:
-    """A Binding of `pod` to `node`, taking (gpu index, milli, memory MiB) triples.
-
-    `extended` defaults to the pod's own extended resources.
-    """
-    triples = tuple(gpus)
-    return Binding(
-        pod=pod.key,
-        node=node,
-        cpu_milli=pod.cpu_milli,
-        memory_mib=pod.memory_mib,
-        gpus=tuple(t[0] for t in triples),
-        gpu_milli=tuple(t[1] for t in triples),
-        gpu_memory_mib=tuple(t[2] for t in triples),
-        devices=tuple(devices),
-        extended=dict(pod.extended if extended is None else extended),
-    )

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpuplane.cluster.state import Binding, ClusterState, IntArray
+from gpuplane.cluster.binding import Binding
+from gpuplane.cluster.state import ClusterState, IntArray
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpuplane.cluster.state import BoolArray, ClusterState, IntArray, binding_for
+from gpuplane.cluster.binding import MigReconfiguration, binding_for
+from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
 from gpuplane.objects.pod import Pod
 from gpuplane.placement.assign import pick_devices
 from gpuplane.placement.filters import NodeResourcesFitFilter
@@ -78,6 +79,8 @@ class Scheduler:
         self.rng = rng
         #: The workload the cluster expects, for workload-aware scores (FGD).
         self.workload = workload
+        #: Pod key -> the MIG reshapes its bind made, so that `unbind` can take them back.
+        self._reshaped: dict[str, list[MigReconfiguration]] = {}
 
     def eligible(self, pod: Pod) -> BoolArray:
         """Nodes the pod could ever run on, whatever is running now (all but resource fit).
@@ -147,8 +150,10 @@ class Scheduler:
 
     def bind(self, placement: Placement) -> None:
         """Reserve a placement in the state (the 'assume' step of kube-scheduler)."""
-        for gpu, layout in placement.reconfigure:
+        reshaped = [
             self.state.reconfigure_mig(placement.node_index, gpu, layout)
+            for gpu, layout in placement.reconfigure
+        ]
         shares = zip(placement.gpus, placement.gpu_milli, placement.gpu_memory_mib, strict=True)
         self.state.reserve(
             binding_for(
@@ -159,6 +164,19 @@ class Scheduler:
                 devices=placement.devices,
             )
         )
+        self._reshaped.pop(placement.pod.key, None)
+        if reshaped:
+            self._reshaped[placement.pod.key] = reshaped
+
+    def unbind(self, placement: Placement) -> None:
+        """Undo `bind` exactly (kube-scheduler's 'forget'): release the pod and give any GPU
+        it reshaped its old MIG layout back, striking that reshape from the log.
+
+        Raises CapacityError when the pod is not bound, or a reshaped GPU is in use since.
+        """
+        self.state.release(placement.pod.key)
+        for event in reversed(self._reshaped.pop(placement.pod.key, [])):
+            self.state.reconfigure_mig(placement.node_index, event.gpu, event.before, event)
 
     def place(self, pod: Pod) -> Decision:
         """Schedule and, when a node was found, reserve it."""

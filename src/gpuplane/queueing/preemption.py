@@ -19,10 +19,19 @@ admitted — added one by one until the preemptor fits, then any victim not need
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gpuplane.objects.queues import BorrowWithinCohort, ReclaimWithinCohort, WithinClusterQueue
+from gpuplane.objects.queues import (
+    BorrowWithinCohort,
+    ClusterQueue,
+    ReclaimWithinCohort,
+    WithinClusterQueue,
+)
+from gpuplane.queueing.flavors import FlavorChoice
+from gpuplane.queueing.gangs import GangPlacer, Moment, workload_shape
+from gpuplane.queueing.quota import FlavorResource
+from gpuplane.queueing.usage import AdmittedUsage
 from gpuplane.queueing.workload import Workload
 
 
@@ -75,3 +84,151 @@ def borrow_allows(
         return False
     v = victim.workload.priority
     return v < preemptor.priority and (threshold is None or v <= threshold)
+
+
+class VictimSearch:
+    """Finds the cheapest set of whole admitted workloads whose eviction lets one in.
+
+    Every candidate set is tried as a what-if: quota taken back in the QuotaTree and, when
+    admission is placement-aware, the victims' pods released and the preemptor's placed
+    inside a cluster trial, all undone before the answer is returned.
+    """
+
+    def __init__(
+        self,
+        queues: Mapping[str, ClusterQueue],
+        usage: AdmittedUsage,
+        gangs: GangPlacer,
+        members: Callable[[str], set[str]],
+        *,
+        fair_sharing: bool,
+        placement_aware: bool,
+    ) -> None:
+        self.queues = queues
+        self.usage = usage
+        self.tree = usage.tree
+        self.gangs = gangs
+        self.members = members
+        self.fair_sharing = fair_sharing
+        self.placement_aware = placement_aware
+        self._none_found: dict[tuple[object, ...], Moment] = {}
+
+    def find(
+        self,
+        w: Workload,
+        queue: str,
+        amounts: Mapping[FlavorResource, int],
+        choice: FlavorChoice,
+        now: float,
+        need_quota: bool,
+    ) -> list[str] | None:
+        """The keys of the cheapest victims that let `w` in, or None."""
+        policy = self.queues[queue].preemption
+        if (
+            policy.within_cluster_queue is WithinClusterQueue.NEVER
+            and policy.reclaim_within_cohort is ReclaimWithinCohort.NEVER
+            and policy.borrow_within_cohort is BorrowWithinCohort.NEVER
+            and not self.fair_sharing
+        ):
+            return None
+        memo_key = (queue, w.priority, w.created, need_quota, workload_shape(w))
+        if self._none_found.get(memo_key) == self.gangs.moment():
+            return None  # nothing changed since the last search came back empty
+        candidates = sorted(self._candidates(w, queue, amounts), key=victim_order(now))
+        # One trial with every candidate gone: when even that does not fit, no subset will,
+        # and the one-by-one search (a placement trial per victim) is skipped.
+        if not candidates or not self._fits_without(w, queue, amounts, choice, candidates):
+            self._none_found[memo_key] = self.gangs.moment()
+            return None
+        chosen: list[Running] = []
+        for victim in candidates:
+            chosen.append(victim)
+            if self._fits_without(w, queue, amounts, choice, chosen):
+                break
+        else:
+            return None
+        # Spare any victim the preemptor does not need after all (most expensive first).
+        for victim in sorted(chosen, key=victim_order(now), reverse=True):
+            trial = [v for v in chosen if v is not victim]
+            if self._fits_without(w, queue, amounts, choice, trial):
+                chosen = trial
+        return [v.workload.key for v in chosen]
+
+    def _running(self, key: str) -> Running:
+        active = self.usage.active[key]
+        return Running(active.workload, active.queue, active.admitted_at)
+
+    def _candidates(
+        self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]
+    ) -> list[Running]:
+        node = self.tree.nodes[queue]
+        policy = self.queues[queue].preemption
+        by_queue = self.usage.by_queue
+        out: list[Running] = []
+        if policy.within_cluster_queue is not WithinClusterQueue.NEVER:
+            for key in sorted(by_queue.get(queue, ())):
+                running = self._running(key)
+                if within_queue_allows(policy.within_cluster_queue, w, running):
+                    out.append(running)
+        cohort_wide = (
+            policy.reclaim_within_cohort is not ReclaimWithinCohort.NEVER
+            or policy.borrow_within_cohort is not BorrowWithinCohort.NEVER
+            or self.fair_sharing
+        )
+        if node.parent is None or not cohort_wide:
+            return out
+        after = {fr: node.usage.get(fr, 0) + a for fr, a in amounts.items()}
+        within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
+        share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
+        for other_name in sorted(self.members(queue)):
+            if other_name == queue or not by_queue.get(other_name):
+                continue
+            other = self.tree.nodes[other_name]
+            # Queues within their own quota are never preempted by others (their guarantee).
+            if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
+                continue
+            for key in sorted(by_queue[other_name]):
+                running = self._running(key)
+                amounts_held = self.usage.active[key].amounts
+                # Kueue's LessThanOrEqualToFinalShare: the victim's queue must still hold at
+                # least the preemptor's share once the victim is gone, or the two would take
+                # the GPUs back and forth.
+                fairer = self.fair_sharing and (
+                    self.tree.share(other, {fr: -a for fr, a in amounts_held.items()})
+                    >= share_after
+                )
+                reclaims = within_nominal and reclaim_allows(
+                    policy.reclaim_within_cohort, w, running
+                )
+                borrows = not within_nominal and borrow_allows(
+                    policy.borrow_within_cohort, policy.borrow_max_priority_threshold, w, running
+                )
+                if reclaims or borrows or fairer:
+                    out.append(running)
+        return out
+
+    def _fits_without(
+        self,
+        w: Workload,
+        queue: str,
+        amounts: Mapping[FlavorResource, int],
+        choice: FlavorChoice,
+        victims: list[Running],
+    ) -> bool:
+        """Would `w` fit (quota, and placement when placement-aware) if `victims` were gone?"""
+        removed = [self.usage.active[v.workload.key] for v in victims]
+        for a in removed:
+            self.tree.add(a.queue, a.amounts, sign=-1)
+        try:
+            if not self.tree.fits(queue, amounts):
+                return False
+            if not self.placement_aware:
+                return True
+            with self.gangs.trial():
+                for a in removed:
+                    for p in a.placements:
+                        self.gangs.state.release(p.pod.key)
+                return self.gangs.place_all(w, choice) is not None
+        finally:
+            for a in removed:
+                self.tree.add(a.queue, a.amounts)

@@ -10,7 +10,8 @@ a reconfiguration event (MIG reconfiguration drains the GPU and takes seconds in
 from __future__ import annotations
 
 from gpuplane.catalog import GpuModel, placements_for, slot_mask
-from gpuplane.cluster.state import ClusterState, MigLayout
+from gpuplane.cluster.binding import MigLayout
+from gpuplane.cluster.state import ClusterState
 from gpuplane.sharing import SharingKind
 
 

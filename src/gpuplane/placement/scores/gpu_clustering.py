@@ -18,7 +18,8 @@ from collections import Counter
 
 import numpy as np
 
-from gpuplane.cluster.state import Binding, BoolArray, IntArray
+from gpuplane.cluster.binding import Binding
+from gpuplane.cluster.state import BoolArray, IntArray
 from gpuplane.placement.fragmentation import gpu_share
 from gpuplane.placement.framework import Cycle
 from gpuplane.placement.pod_index import PodsByNode

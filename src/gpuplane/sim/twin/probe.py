@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gpuplane.cluster.state import Binding, ClusterState
+from gpuplane.cluster.binding import Binding
+from gpuplane.cluster.state import ClusterState
 from gpuplane.sharing import SharingKind
 from gpuplane.sim.core.simulator import Simulator
 
