@@ -9,12 +9,13 @@
 """
 
 from gpuplane.catalog.mig import fits_together, pack, placements_for, slot_mask
-from gpuplane.catalog.models import GpuModel, MigProfile, all_models, lookup
+from gpuplane.catalog.models import GpuModel, MigProfile, all_models, find, lookup
 
 __all__ = [
     "GpuModel",
     "MigProfile",
     "all_models",
+    "find",
     "fits_together",
     "lookup",
     "pack",

@@ -135,6 +135,16 @@ def lookup(name: str, where: Location | None = None) -> GpuModel:
     )
 
 
+def find(name: str | None) -> GpuModel | None:
+    """The GPU model called `name` as `lookup` finds it, or None for no name or an unknown one.
+
+    For callers that carry on without a model: an unknown product still schedules whole GPUs.
+    """
+    if not name:
+        return None
+    return _table().by_key.get(_key(name))
+
+
 def all_models() -> tuple[GpuModel, ...]:
     """Every model in the catalog, in table order."""
     return _table().models

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gpuplane.catalog import GpuModel, lookup
+from gpuplane.catalog import find, lookup
 from gpuplane.cluster.spec import parse_cluster_spec
 from gpuplane.errors import ClusterSpecError, InputError, Location
 from gpuplane.objects import Node, read_manifests
@@ -85,7 +85,8 @@ def _with_config(node: Node, configmaps: Sequence[DevicePluginConfigMap]) -> Nod
     if config is None:
         return node
     where = _source(config, configmaps)
-    from_config = sharing_from_device_plugin_config(config, node.gpu_count, _model(node), where)
+    model = find(node.gpu_model)
+    from_config = sharing_from_device_plugin_config(config, node.gpu_count, model, where)
     sharing = apply_config(node.sharing, from_config, node.gpu_count, where)
     return replace(node, sharing=sharing)
 
@@ -96,11 +97,3 @@ def _source(config: DevicePluginConfig, configmaps: Sequence[DevicePluginConfigM
             return cm.source
     return Location()
 
-
-def _model(node: Node) -> GpuModel | None:
-    if not node.gpu_model:
-        return None
-    try:
-        return lookup(node.gpu_model)
-    except InputError:
-        return None  # an unknown GPU takes replicas, but no checks against its limits

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from gpuplane.catalog import GpuModel, lookup
+from gpuplane.catalog import GpuModel, find
 from gpuplane.cluster.binding import Binding, CapacityError, MigLayout, MigReconfiguration
 from gpuplane.cluster.checks import check_binding, check_invariants, valid_layout
 from gpuplane.cluster.journal import (
@@ -40,20 +40,11 @@ from gpuplane.cluster.journal import (
     stamp,
     undo,
 )
-from gpuplane.errors import InputError
 from gpuplane.objects.node import Node
 from gpuplane.sharing import Device, MigStrategy, SharingKind, initial_layout, node_devices
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-def _model_of(node: Node) -> GpuModel | None:
-    if not node.gpu_model:
-        return None
-    try:
-        return lookup(node.gpu_model)
-    except InputError:
-        return None  # an unknown product label still schedules whole GPUs
 
 
 class ClusterState:
@@ -87,7 +78,7 @@ class ClusterState:
         self.gpu_free_mem: IntArray = self.gpu_mem_total.copy()
 
         # The sharing model: devices per node, MIG layouts per GPU, which GPUs take fractions.
-        self.models: tuple[GpuModel | None, ...] = tuple(_model_of(x) for x in nodes)
+        self.models: tuple[GpuModel | None, ...] = tuple(find(x.gpu_model) for x in nodes)
         self.gpu_fractional: BoolArray = np.zeros((n, width), dtype=np.bool_)
         self.mig_layouts: list[dict[int, MigLayout]] = []
         self.devices: list[list[Device]] = []

@@ -9,11 +9,10 @@ of GPUs: it is GPUs x replicas under time-slicing and MPS, and MIG devices under
 
 from __future__ import annotations
 
-from gpuplane.catalog import GpuModel, lookup
+from gpuplane.catalog import find
 from gpuplane.catalog.labels import MEMORY as GPU_MEMORY_LABEL
 from gpuplane.catalog.labels import PRODUCT as GPU_PRODUCT_LABEL
 from gpuplane.catalog.resources import GPU
-from gpuplane.errors import UnknownGpuModelError
 from gpuplane.objects.node import Node
 from gpuplane.objects.read_resources import CPU, MEMORY, is_extended
 from gpuplane.objects.read_scheduling import read_taints
@@ -63,7 +62,7 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
     labels_field = metadata["labels"]
     labels = labels_field.string_map()
     product = labels.get(GPU_PRODUCT_LABEL) or None
-    model = _model(product)
+    model = find(product_model(product)) if product else None
     gpu_memory = _gpu_memory(labels_field[GPU_MEMORY_LABEL])
     lines = {key: line for key in labels if (line := labels_field[key].where.line) is not None}
     advertised = {GPU: gpus, **extended}
@@ -94,15 +93,6 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
         source=root.where,
     )
 
-
-def _model(product: str | None) -> GpuModel | None:
-    """The catalog model of a product label, or None for a product gpuplane does not know."""
-    if not product:
-        return None
-    try:
-        return lookup(product_model(product))
-    except UnknownGpuModelError:
-        return None  # an unknown GPU still schedules as whole GPUs
 
 
 def _gpu_memory(label: Field) -> int:
