@@ -167,17 +167,6 @@ class ClusterState:
     def total_gpus(self) -> int:
         return int(self.gpu_count.sum())
 
-    def gpu_free_total(self) -> IntArray:
-        """Free milli-GPU per node, healthy GPUs only."""
-        return self.gpu_free_node
-
-    def allocated_gpu_milli(self) -> int:
-        return int(1000 * self.gpu_count.sum() - self.gpu_free_milli[self.gpu_present].sum())
-
-    def idle_gpus(self, node: int) -> IntArray:
-        """Indices of the node's healthy GPUs with nothing on them, ascending."""
-        return np.flatnonzero(self._idle_row(node))
-
     def available(self, node: int, device: Device) -> bool:
         """Whether a device can be handed out now: unused, healthy, and its share is free."""
         g = device.gpu
@@ -191,9 +180,6 @@ class ClusterState:
     def free_devices(self, node: int, resource: str) -> list[Device]:
         """The node's devices of `resource` that are available now, in device order."""
         return [d for d in self.devices[node] if d.resource == resource and self.available(node, d)]
-
-    def pods_on(self, node: int) -> list[Binding]:
-        return [b for b in self.bindings.values() if b.node == node]
 
     def _idle_row(self, i: int) -> BoolArray:
         idle: BoolArray = (
