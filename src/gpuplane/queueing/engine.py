@@ -117,6 +117,9 @@ class Queueing:
             if not self.pending_queues.dirty:
                 break
             self._pass(now, expected_end, result)
+        # Preempted workloads queue again after the cycle (as in Kueue), or they flip-flop.
+        for eviction in result.evicted:
+            self.pending_queues.push(eviction.workload, eviction.queue)
         return result
 
     def _pass(self, now: float, expected_end: ExpectedEnd | None, result: CycleResult) -> None:
@@ -220,7 +223,7 @@ class Queueing:
             if victims is None:
                 return Reason(Refusal.INSUFFICIENT_QUOTA)
         for victim in victims:
-            result.evicted.append(self._evict(victim, now, "Preempted", by=w.key))
+            result.evicted.append(self._evict(victim, now, "Preempted", w.key, requeue=False))
             self.preemptions += 1
         placements = self.gangs.place_all(w, choice) if self.config.placement_aware else []
         if placements is None:  # cannot happen: victims were chosen so that it fits
