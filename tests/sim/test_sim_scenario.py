@@ -9,7 +9,6 @@ work; without preemption nothing is ever preempted.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,9 @@ from gpuplane.sim.twin.parse import parse_twin
 from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 from gpuplane.sim.twin.spec_workload import QueueingSpec
 
-SCENARIO = Path(__file__).parent.parent / "examples" / "queueing" / "scenario.yaml"
+from helpers import EXAMPLES
+
+SCENARIO = EXAMPLES / "queueing" / "scenario.yaml"
 
 
 def simulator(twin: Twin, variant: str, check: Check | None = None) -> Simulator:

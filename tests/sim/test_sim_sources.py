@@ -21,9 +21,10 @@ from gpuplane.sim.core.simulator import Simulator
 from gpuplane.sim.openb.reader import GPU_NODE_FILE, openb_nodes, pod_list_file
 from gpuplane.sim.openb.source import openb_workloads, read_openb_times
 
+from helpers import EXAMPLES
 from queueing_helpers import cq
 
-EXAMPLES = Path(__file__).parent.parent / "examples" / "queueing"
+QUEUEING_EXAMPLE = EXAMPLES / "queueing"
 OPENB = Path(os.environ.get("GPUPLANE_OPENB_DIR", Path("..") / "shared" / "data" / "openb"))
 
 JOBS = """\
@@ -91,7 +92,8 @@ def test_a_job_is_one_workload_with_one_podset_of_its_parallel_pods() -> None:
 
 
 def test_the_example_scenario_reads_into_an_admission_setup() -> None:
-    manifests = read_manifests([EXAMPLES / "queues.yaml", EXAMPLES / "services.yaml"])
+    example = QUEUEING_EXAMPLE
+    manifests = read_manifests([example / "queues.yaml", example / "services.yaml"])
     config = queueing_config(manifests)
     assert [q.name for q in config.cluster_queues] == ["research", "product", "platform"]
     assert {q.cohort for q in config.cluster_queues} == {"org"}

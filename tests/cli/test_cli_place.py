@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import REPO
+from helpers import run_gpuplane as gpuplane
+
+ROOT = REPO
 CLUSTER = ROOT / "examples" / "cluster.yaml"
 
 POD = """\
@@ -26,15 +27,6 @@ spec:
 {resources}
 """
 
-
-def gpuplane(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplane", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -6,13 +6,10 @@ bound, nothing over-allocated; and once everything has finished, the cluster is 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpuplane.cluster import ClusterState
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
     Preemption,
@@ -23,6 +20,7 @@ from gpuplane.objects.queues import (
 from gpuplane.queueing import Queueing
 from gpuplane.queueing.quota import FlavorResource, QuotaNode
 
+from helpers import state_snapshot
 from queueing_helpers import cq, engine, job
 
 PREEMPT = Preemption(
@@ -96,16 +94,6 @@ def check(q: Queueing) -> None:
     assert set(q.state.bindings) == owned
 
 
-def fresh_view(state: ClusterState) -> dict[str, Any]:
-    skip = {"node_version"}  # stamps: they move on every change, by design
-    arrays = {k: v.copy() for k, v in vars(state).items() if isinstance(v, np.ndarray)}
-    return {
-        "arrays": {k: v for k, v in arrays.items() if k not in skip},
-        "bindings": dict(state.bindings),
-        "users": [dict(u) for u in state.device_users],
-    }
-
-
 SUBMIT = st.tuples(
     st.just("submit"),
     st.sampled_from("abc"),
@@ -134,7 +122,7 @@ EVENTS = st.lists(
 def test_random_events_keep_every_invariant(events, strict, fair, aware, backfill):
     q = build(strict, fair, aware, backfill)
     state = q.state
-    before = fresh_view(state)
+    before = state_snapshot(state, versions=False)
     now = 0.0
 
     def expected_end(key: str) -> float | None:
@@ -178,8 +166,8 @@ def test_random_events_keep_every_invariant(events, strict, fair, aware, backfil
     for key in sorted(q.active):
         q.finish(key, now)
     check(q)
-    after = fresh_view(state)
+    after = state_snapshot(state, versions=False)
     for name, array in before["arrays"].items():
         assert np.array_equal(array, after["arrays"][name]), name
-    assert after["bindings"] == {} and after["users"] == before["users"]
+    assert after["bindings"] == [] and after["users"] == before["users"]
     assert all(not any(node.usage.values()) for node in q.tree.nodes.values())

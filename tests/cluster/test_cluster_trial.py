@@ -15,7 +15,15 @@ from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.placement import Placement, Scheduler
 from gpuplane.sharing import GpuSharing, MigStrategy, NodeSharing, SharingKind
 
-from helpers import FRACTIONAL, fraction, gpu_node, pod, whole
+from helpers import (
+    FRACTIONAL,
+    assert_same_state,
+    fraction,
+    gpu_node,
+    pod,
+    state_snapshot,
+    whole,
+)
 
 A100 = "NVIDIA-A100-SXM4-80GB"
 DYNAMIC_MIG = NodeSharing(
@@ -42,29 +50,6 @@ def cluster() -> ClusterState:
             gpu_node("frac", 2, A100, sharing=FRACTIONAL),
         ]
     )
-
-
-def snapshot(state: ClusterState) -> dict[str, Any]:
-    """Everything a trial could touch, deep enough that later changes cannot alias it."""
-    return {
-        "arrays": {k: v.copy() for k, v in vars(state).items() if isinstance(v, np.ndarray)},
-        "mig": [list(d.items()) for d in state.mig_layouts],
-        "devices": [list(ds) for ds in state.devices],
-        "index": [list(d.items()) for d in state.device_index],
-        "users": [list(d.items()) for d in state.device_users],
-        "bindings": [(k, id(b), b) for k, b in state.bindings.items()],
-        "log": list(state.mig_reconfigurations),
-        "counters": (state.changes, state.generation),
-    }
-
-
-def assert_identical(before: dict[str, Any], after: dict[str, Any]) -> None:
-    assert before["arrays"].keys() == after["arrays"].keys()
-    for name, a in before["arrays"].items():
-        b = after["arrays"][name]
-        assert a.dtype == b.dtype and np.array_equal(a, b), name
-    for key in ("mig", "devices", "index", "users", "bindings", "log", "counters"):
-        assert before[key] == after[key], key
 
 
 OPS = st.lists(
@@ -111,12 +96,12 @@ def test_any_sequence_of_trials_leaves_the_state_bit_identical(prefix, ops):
     state = cluster()
     sched = Scheduler(state)
     run(state, sched, prefix, "real")  # some real history first
-    before = snapshot(state)
+    before = state_snapshot(state)
     versions = state.node_version.copy()
     with state.trial():
         run(state, sched, ops, "what-if")
     state.check_invariants()
-    assert_identical(before, snapshot(state))
+    assert_same_state(before, state_snapshot(state))
     assert np.array_equal(versions, state.node_version)
 
 
@@ -142,14 +127,14 @@ def test_unbind_takes_back_a_dynamic_mig_reshape_exactly():
     sched = Scheduler(state)
     keep = sched.place(pod("keep", mig("1g.10gb")))
     assert isinstance(keep, Placement)
-    before = snapshot(state)
+    before = state_snapshot(state)
     big = sched.place(pod("big", mig("7g.80gb")))
     assert isinstance(big, Placement) and big.reconfigure
     assert not before["log"] and len(state.mig_reconfigurations) == 1
     sched.unbind(big)
-    after = snapshot(state)
+    after = state_snapshot(state)
     # Everything but the version counters, which took fresh stamps.
     after["counters"] = before["counters"]
     after["arrays"]["node_version"] = before["arrays"]["node_version"]
-    assert_identical(before, after)
+    assert_same_state(before, after)
     state.check_invariants()

@@ -25,15 +25,7 @@ from gpuplane.objects import (
 )
 from gpuplane.objects.yamlio import Field
 
-
-def line(text: str, needle: str, nth: int = 0) -> int:
-    return [i for i, row in enumerate(text.splitlines(), 1) if needle in row][nth]
-
-
-def fails(text: str, file: str = "m.yaml") -> InputError:
-    with pytest.raises(InputError) as err:
-        read_text(text, file)
-    return err.value
+from helpers import fails, line
 
 
 def at(text: str, needle: str, path: str, nth: int = 0) -> str:

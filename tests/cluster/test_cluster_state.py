@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,32 +9,20 @@ from hypothesis import strategies as st
 from gpuplane.cluster import Binding, CapacityError, ClusterState
 from gpuplane.placement import Placement, Scheduler
 
-from helpers import FRACTIONAL, fraction, gpu_node, pod, whole
-
-
-def snapshot(state: ClusterState):
-    return [
-        a.copy()
-        for a in (
-            state.cpu_free,
-            state.mem_free,
-            state.pods_free,
-            state.gpu_free_milli,
-            state.gpu_free_mem,
-            state.gpu_free_node,
-            state.gpu_idle_count,
-            state.ext_free,
-        )
-    ]
-
-
-def same(a, b):
-    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+from helpers import (
+    FRACTIONAL,
+    assert_same_state,
+    fraction,
+    gpu_node,
+    pod,
+    state_snapshot,
+    whole,
+)
 
 
 def test_over_reserve_raises_and_changes_nothing():
     state = ClusterState([gpu_node("a", gpus=2)])
-    before = snapshot(state)
+    before = state_snapshot(state, versions=False)
     bad = [
         Binding("ns/p", 0, 1_000_000, 1),  # too much CPU
         Binding("ns/p", 0, 1, 1, gpus=(0, 0), gpu_milli=(500, 500), gpu_memory_mib=(0, 0)),
@@ -48,7 +35,7 @@ def test_over_reserve_raises_and_changes_nothing():
     for binding in bad:
         with pytest.raises(CapacityError):
             state.reserve(binding)
-        assert same(before, snapshot(state))
+        assert_same_state(before, state_snapshot(state, versions=False))
     with pytest.raises(CapacityError):
         state.release("ns/never")
 
@@ -78,25 +65,25 @@ def test_random_place_and_release_keep_invariants(ops, profile):
         [gpu_node(f"n{i}", gpus=g, sharing=FRACTIONAL) for i, g in enumerate((8, 4, 1))]
     )
     sched = Scheduler(state, profile)
-    initial = snapshot(state)
+    initial = state_snapshot(state, versions=False)
     history = []  # (pod key, snapshot before it was placed)
     for i, (release, gpu, cpu, pick) in enumerate(ops):
         if release and history:
             key, _ = history.pop(pick % len(history))
             state.release(key)
         else:
-            before = snapshot(state)
+            before = state_snapshot(state, versions=False)
             d = sched.place(pod(f"p{i}", gpu, cpu_milli=cpu))
             if isinstance(d, Placement):
                 history.append((d.pod.key, before))
             else:
-                assert same(before, snapshot(state))
+                assert_same_state(before, state_snapshot(state, versions=False))
         state.check_invariants()
         assert (state.gpu_free_milli >= 0).all() and (state.gpu_free_milli <= 1000).all()
         assert (state.gpu_free_mem >= 0).all()
     for key, _ in history:
         state.release(key)
-    assert same(initial, snapshot(state))
+    assert_same_state(initial, state_snapshot(state, versions=False))
     state.check_invariants()
 
 
@@ -106,9 +93,9 @@ def test_release_right_after_reserve_restores_state_exactly(ops):
     state = ClusterState([gpu_node("a", gpus=4, sharing=FRACTIONAL), gpu_node("b", gpus=2)])
     sched = Scheduler(state)
     for i, (_, gpu, cpu, _) in enumerate(ops):
-        before = snapshot(state)
+        before = state_snapshot(state, versions=False)
         d = sched.place(pod(f"p{i}", gpu, cpu_milli=cpu))
         if isinstance(d, Placement):
             state.release(d.pod.key)
-            assert same(before, snapshot(state))
+            assert_same_state(before, state_snapshot(state, versions=False))
             sched.place(pod(f"p{i}", gpu, cpu_milli=cpu))  # keep the cluster filling up

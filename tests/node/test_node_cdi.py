@@ -15,7 +15,9 @@ from referencing.jsonschema import DRAFT7
 from gpuplane.node import FakeBackend, cdi_spec, write_spec
 from node_helpers import A100
 
-SCHEMA_DIR = Path(__file__).parent / "data" / "cdi"
+from helpers import TESTS
+
+SCHEMA_DIR = TESTS / "data" / "cdi"
 # The CDI parser's rules (pkg/parser): names of devices, vendors and classes.
 DEVICE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.:-]*[A-Za-z0-9])?$")
 KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]/[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]$")

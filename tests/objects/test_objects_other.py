@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gpuplane.errors import InputError, ManifestError, QuantityError
+from gpuplane.errors import ManifestError, QuantityError
 from gpuplane.objects import GpuKind, Taint, TaintEffect, read_text
 from gpuplane.sharing import DevicePluginConfig, ReplicatedResource, SharingConfig
 
-
-def line(text: str, needle: str) -> int:
-    return next(i for i, row in enumerate(text.splitlines(), 1) if needle in row)
-
-
-def fails(text: str, file: str = "m.yaml") -> InputError:
-    with pytest.raises(InputError) as err:
-        read_text(text, file)
-    return err.value
-
+from helpers import fails, line
 
 # --- Node -------------------------------------------------------------------------------------
 

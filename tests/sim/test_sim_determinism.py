@@ -11,14 +11,14 @@ import hashlib
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from gpuplane.sim.core.metrics import Report
 from gpuplane.sim.twin.load import load_twin
 from gpuplane.sim.twin.run_variants import variant_queueing, variant_simulator
 
-TESTS = Path(__file__).parent
-SCENARIO = TESTS.parent / "examples" / "queueing" / "scenario.yaml"
+from helpers import EXAMPLES, TESTS
+
+SCENARIO = EXAMPLES / "queueing" / "scenario.yaml"
 
 SCENARIO_RUN = """
 import hashlib, sys
@@ -46,6 +46,8 @@ print([k for k, r in sim.records.items() if r.evictions])
 QUOTA_ONLY_RUN = """
 from gpuplane.sim.core.simulator import Simulator
 from queueing_helpers import cq, engine, job
+
+from helpers import TESTS
 sim = Simulator(engine([cq("q", 32)], nodes=1, placement_aware=False))
 sim.submit([job(f"w{i}", "q", gpus_per_pod=8, duration=100) for i in range(4)])
 sim.run()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from gpuplane.sim.openb.reader import (
     read_openb_pods,
 )
 
-DATA = Path(
-    os.environ.get("GPUPLANE_OPENB_DIR", Path(__file__).parents[1] / ".." / "shared/data/openb")
-)
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"openb data not found at {DATA}")
+from helpers import OPENB_DATA, needs_openb
+
+DATA = OPENB_DATA
 
 POD_HEADER = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase\n"
 
@@ -33,7 +31,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-@needs_data
+@needs_openb
 def test_gpu_node_list_is_the_paper_cluster():
     nodes = openb_nodes(DATA / GPU_NODE_FILE)
     assert len(nodes) == 1213
@@ -47,14 +45,14 @@ def test_gpu_node_list_is_the_paper_cluster():
     assert nodes[0].name == "openb-node-0000" and nodes[0].source.line == 2
 
 
-@needs_data
+@needs_openb
 def test_all_node_list_includes_cpu_only_nodes():
     nodes = openb_nodes(DATA / "openb_node_list_all_node.csv")
     assert len(nodes) == 1523
     assert sum(1 for n in nodes if n.gpu_count == 0) == 310
 
 
-@needs_data
+@needs_openb
 def test_default_pod_list_task_kinds():
     pods = read_openb_pods(pod_list_file(DATA, "default")).pods
     assert len(pods) == 8152
@@ -74,14 +72,14 @@ def test_default_pod_list_task_kinds():
     assert total == 6_086_800  # 6,086.8 GPUs: 98.0% of 6,212
 
 
-@needs_data
+@needs_openb
 @pytest.mark.parametrize("trace", ALL_TRACES)
 def test_every_variant_reads_without_a_bad_row(trace):
     read = read_openb_pods(pod_list_file(DATA, trace), skip_bad=True)
     assert read.skipped == () and len(read.pods) > 7000
 
 
-@needs_data
+@needs_openb
 def test_gpu_spec_becomes_a_product_affinity_read_as_a_set():
     pods = read_openb_pods(pod_list_file(DATA, "gpuspec33")).pods
     constrained = [p for p in pods if p.affinity.required is not None]
@@ -92,7 +90,7 @@ def test_gpu_spec_becomes_a_product_affinity_read_as_a_set():
     assert all(len(set(v)) == len(v) for v in values)
 
 
-@needs_data
+@needs_openb
 def test_multigpu_lists_have_five_columns_and_no_constraints():
     pods = read_openb_pods(pod_list_file(DATA, "multigpu50")).pods
     assert len(pods) == 9061

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gpuplane.catalog.resources import GPU
@@ -14,7 +12,9 @@ from gpuplane.queueing.manifests import COHORT
 from gpuplane.sim.twin.load import load_twin
 from gpuplane.sim.twin.run_variants import run_variants
 
-VOLCANO_EXAMPLE = Path(__file__).parent.parent / "examples" / "volcano" / "scenario.yaml"
+from helpers import EXAMPLES
+
+VOLCANO_EXAMPLE = EXAMPLES / "volcano" / "scenario.yaml"
 
 QUEUE = """\
 apiVersion: scheduling.volcano.sh/v1beta1

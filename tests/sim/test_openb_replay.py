@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -21,12 +18,9 @@ from gpuplane.sim.openb.results import (
     write_results,
 )
 
-from helpers import fraction, pod, whole
+from helpers import OPENB_DATA, fraction, needs_openb, pod, whole
 
-DATA = Path(
-    os.environ.get("GPUPLANE_OPENB_DIR", Path(__file__).parents[1] / ".." / "shared/data/openb")
-)
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"openb data not found at {DATA}")
+DATA = OPENB_DATA
 
 
 def test_arrivals_shuffle_then_append_resampled_tasks_up_to_the_target():
@@ -66,7 +60,7 @@ def test_arrivals_without_tuning_keep_every_task_once():
     assert sorted(p.name for p in tasks) == [p.name for p in pods]
 
 
-@needs_data
+@needs_openb
 @pytest.mark.parametrize("policy", ["best-fit", "fgd", "random", "gpu-packing"])
 def test_replayed_slice_matches_hand_computed_allocation_and_fragmentation(policy):
     """Node openb-node-0000 (64 cores, 2 P100) and three tasks of the default trace.
@@ -146,7 +140,7 @@ def test_results_files_round_trip_in_the_published_layout(tmp_path):
     assert back.at("default", "fgd", 4) == [4.0]
 
 
-@needs_data
+@needs_openb
 def test_published_results_hold_the_papers_headline_figures():
     published = read_published(DATA / "fgd_expected_results" / ALLOC_FILE)
     assert len(published.rows) == 6 * 17

@@ -19,6 +19,8 @@ from gpuplane.objects import (
     read_text,
 )
 
+from helpers import line
+
 HEAD = """\
 apiVersion: v1
 kind: Pod
@@ -45,10 +47,6 @@ def error(spec: str, metadata: str = "") -> tuple[InputError, str]:
         read_text(text, "pod.yaml")
     return err.value, text
 
-
-def line(text: str, needle: str) -> int:
-    """The 1-based line of the first line containing `needle`."""
-    return next(i for i, row in enumerate(text.splitlines(), 1) if needle in row)
 
 
 def one_container(resources: str) -> str:

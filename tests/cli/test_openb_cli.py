@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,21 +10,14 @@ from gpuplane.cli.replay import parse_seeds
 from gpuplane.errors import InputError
 from gpuplane.sim.openb.results import ALLOC_FILE, FRAG_FILE, FRAG_RATIO_FILE, read_published
 
+from helpers import run_gpuplane as gpuplane
+
 NODES = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,131072,2,T4\nn1,64000,262144,4,G2\n"
 PODS = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n" + "".join(
     f"t{i},{2000 + 1000 * (i % 3)},4096,{n},{m},\n"
     for i, (n, m) in enumerate([(1, 1000), (1, 500), (0, 0), (2, 1000), (1, 250), (1, 460)] * 2)
 )
 
-
-def gpuplane(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gpuplane", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
-        check=False,
-    )
 
 
 @pytest.fixture
