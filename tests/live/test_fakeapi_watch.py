@@ -182,3 +182,9 @@ def test_restart_drops_every_open_watch(
         assert [e["type"] for e in again] == ["ERROR"]
     else:
         assert [e["object"]["metadata"]["name"] for e in again] == ["a"]
+
+
+def test_dry_run_is_refused_rather_than_persisted(http: httpx2.Client) -> None:
+    reply = http.post(PODS, params={"dryRun": "All"}, json=pod("a"))
+    assert reply.status_code == 400 and "dryRun" in reply.json()["message"]
+    assert http.get(f"{PODS}/a").status_code == 404

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 from fakeapi import FakeApiServer, Fault
+from lightkube import ApiError
+from lightkube.models.coordination_v1 import LeaseSpec
+from lightkube.models.core_v1 import Container, PodSpec
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import Pod
+from lightkube.types import PatchType
 from live_helpers import PODS, create, fake_http, pod, run
 
 from gpuplane.errors import InputError
@@ -94,3 +100,52 @@ def test_bind_outcomes(fake: FakeApiServer, tmp_path: Path) -> None:
     assert pods[("default", "a")]["spec"]["nodeName"] == "n1"
     assert pods[("default", "a")]["metadata"]["annotations"] == {"gpuplane.io/gpus": "0"}
     assert pods[("default", "b")]["spec"]["nodeName"] == "n1"
+
+
+def test_lightkube_verbs_against_the_fake(fake: FakeApiServer, tmp_path: Path) -> None:
+    """The real client's requests (paths, content types, bodies) are the ones the fake serves."""
+    kube = Kube.connect(load_config(fake.write_kubeconfig(tmp_path / "config")))
+    typed = kube.typed
+
+    async def scenario() -> None:
+        try:
+            spec = PodSpec(containers=[Container(name="main", image="busybox")])
+            created = await typed.create(
+                Pod(metadata=ObjectMeta(name="a", labels={"x": "1"}), spec=spec)
+            )
+            assert created.metadata is not None and created.metadata.resourceVersion
+            patched = await typed.patch(Pod, "a", {"metadata": {"labels": {"y": "2"}}})  # strategic
+            assert patched.metadata is not None and patched.metadata.labels == {"x": "1", "y": "2"}
+            merged = await typed.patch(
+                Pod, "a", {"metadata": {"labels": {"x": None}}}, patch_type=PatchType.MERGE
+            )
+            assert merged.metadata is not None and merged.metadata.labels == {"y": "2"}
+            ops = [{"op": "add", "path": "/metadata/annotations", "value": {"k": "v"}}]
+            annotated = await typed.patch(Pod, "a", ops, patch_type=PatchType.JSON)
+            assert annotated.metadata is not None and annotated.metadata.annotations == {"k": "v"}
+            with pytest.raises(ApiError) as err:
+                await typed.replace(created)  # created's resourceVersion is stale by now
+            assert err.value.status.code == 409
+            with pytest.raises(ApiError) as err:
+                bad = {"metadata": {"labels": {"n": 5}}}
+                await typed.patch(Pod, "a", bad, patch_type=PatchType.MERGE)
+            assert err.value.status.code == 422
+            lease = Lease(
+                metadata=ObjectMeta(name="gpuplane", namespace="kube-system"),
+                spec=LeaseSpec(holderIdentity="replica-0", leaseDurationSeconds=15),
+            )
+            await typed.create(lease)
+            got = await typed.get(Lease, "gpuplane", namespace="kube-system")
+            assert got.spec is not None and got.spec.holderIdentity == "replica-0"
+            start = (await typed.get(Pod, "a")).metadata
+            assert start is not None
+            await typed.delete(Pod, "a")
+            events = []
+            async for kind, obj in typed.watch(Pod, resource_version=start.resourceVersion):
+                events.append((kind, obj.metadata.name if obj.metadata else None))
+                break
+            assert events == [("DELETED", "a")]
+        finally:
+            await kube.aclose()
+
+    run(scenario())

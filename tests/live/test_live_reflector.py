@@ -231,6 +231,7 @@ def test_410_on_rewatch_relists_and_delivers_only_the_differences(
 def test_injected_410_relists_without_backing_off(fake: FakeApiServer, tmp_path: Path) -> None:
     http = fake_http(fake)
     fake.add_fault(Fault("watch", "gone", plural="pods", times=2))
+    fake.add_fault(Fault("watch", "status", plural="pods", code=410))  # as an HTTP status
 
     async def scenario(reflector: Reflector, mirror: Mirror) -> None:
         await act(http, CHURN[:3])
@@ -238,7 +239,7 @@ def test_injected_410_relists_without_backing_off(fake: FakeApiServer, tmp_path:
 
     sleep = Recorder()
     reflector, _ = reflect(fake, tmp_path, scenario, sleep=sleep)
-    assert reflector.relists >= 3 and sleep.delays == []
+    assert reflector.relists >= 4 and sleep.delays == []
     assert fake.faults.pending() == 0
     http.close()
 

@@ -184,6 +184,10 @@ class Reflector:
         }
         timeout = httpx2.Timeout(self.http.timeout.connect, read=None)
         async with self.http.stream("GET", self.kind.path, params=params, timeout=timeout) as reply:
+            if reply.status_code == 410:
+                raise GoneError(
+                    "watch answered 410 Gone"
+                )  # some servers reply so, not with an event
             if reply.status_code != 200:
                 body = await reply.aread()
                 raise ApiStatusError.from_reply(reply.status_code, reply.headers, body)

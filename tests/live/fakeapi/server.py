@@ -176,6 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             body = self._body() if method in ("POST", "PUT", "PATCH") else None
+            if "dryRun" in query:
+                # Served as a real write it would persist; refuse rather than fake it.
+                raise ApiError(400, "BadRequest", "dryRun is not supported by the fake API server")
             route = fake.api.route(parts.path)
             verb = _verb(method, route, query)
             fault = fake.faults.take(verb, route.resource.plural)
@@ -186,9 +189,12 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = (
                     {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
                 )
-                reason = {429: "TooManyRequests", 409: "Conflict", 500: "InternalError"}.get(
-                    fault.code, ""
-                )
+                reason = {
+                    409: "Conflict",
+                    410: "Expired",
+                    429: "TooManyRequests",
+                    500: "InternalError",
+                }.get(fault.code, "")
                 self._reply(
                     fault.code, status_body(fault.code, reason, f"injected fault: {verb}"), headers
                 )
