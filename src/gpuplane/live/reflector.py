@@ -116,6 +116,8 @@ class Reflector:
     backoff: Backoff = field(default_factory=Backoff)
     # The server ends a watch after this long; the reflector then watches again from where it was.
     watch_timeout_s: int = 300
+    # Lists are paged so that a large cluster does not come back as one huge reply.
+    page_size: int = 500
     store: dict[ObjKey, Obj] = field(default_factory=dict)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     resource_version: str | None = None
@@ -157,11 +159,20 @@ class Reflector:
             await self.sleep(delay)
 
     async def _relist(self) -> None:
-        reply = await self.http.get(self.kind.path, params=self.kind.params())
-        if reply.status_code != 200:
-            raise ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
-        body = reply.json()
-        listed = {object_key(obj): obj for obj in body.get("items") or []}
+        listed: dict[ObjKey, Obj] = {}
+        params = self.kind.params() | {"limit": str(self.page_size)}
+        while True:
+            reply = await self.http.get(self.kind.path, params=params)
+            if reply.status_code == 410:
+                raise GoneError("list continuation expired")  # start the list over
+            if reply.status_code != 200:
+                raise ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
+            body = reply.json()
+            listed.update((object_key(obj), obj) for obj in body.get("items") or [])
+            token = (body.get("metadata") or {}).get("continue")
+            if not token:
+                break
+            params = {"limit": str(self.page_size), "continue": str(token)}
         self.relists += 1
         for key, obj in listed.items():
             old = self.store.get(key)

@@ -38,6 +38,9 @@ class Api:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.kinds: dict[tuple[str, str, str], ResourceType] = {}
+        # The rest of each paged list, by continue token: a consistent snapshot, as etcd serves.
+        self.continuations: dict[str, tuple[list[Obj], int]] = {}
+        self.pages = 0
         for resource in BUILTIN:
             self.register(resource)
         for namespace in ("default", "kube-system", "kube-node-lease"):
@@ -105,11 +108,32 @@ class Api:
     # --- verbs ---------------------------------------------------------------------------------
 
     def list(self, route: Route, query: dict[str, str]) -> Obj:
-        items, rv = self.store.select(route.resource, route.namespace, self.matcher(route, query))
+        """One page of a list; `limit` pages it, `continue` serves the rest of the same snapshot."""
+        token = query.get("continue")
+        if token:
+            with self.store.cond:
+                pending = self.continuations.pop(token, None)
+                if pending is not None and int(token.split("-")[0]) < self.store.compacted_rv:
+                    pending = None  # the snapshot's version was compacted away, as in etcd
+            if pending is None:
+                message = "The provided continue parameter is too old to display a consistent list"
+                raise ApiError(410, "Expired", message)
+            items, rv = pending
+        else:
+            match = self.matcher(route, query)
+            items, rv = self.store.select(route.resource, route.namespace, match)
+        metadata: Obj = {"resourceVersion": str(rv)}
+        limit = int(query.get("limit") or 0)
+        if 0 < limit < len(items):
+            self.pages += 1
+            next_token = f"{rv}-{self.pages}"
+            self.continuations[next_token] = (items[limit:], rv)
+            metadata |= {"continue": next_token, "remainingItemCount": len(items) - limit}
+            items = items[:limit]
         return {
             "kind": f"{route.resource.kind}List",
             "apiVersion": route.resource.api_version,
-            "metadata": {"resourceVersion": str(rv)},
+            "metadata": metadata,
             "items": items,
         }
 

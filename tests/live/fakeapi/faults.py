@@ -17,6 +17,7 @@ class Fault:
       "gone": a watch answers an ERROR event with 410 Gone (too old resource version);
       "close": a watch sends `after_events` events, then the connection is cut mid-stream;
       "delay": sleep `delay` seconds, then serve the request normally.
+    skip: how many matching requests it lets through before it fires.
     times: how many matching requests it fires on.
     """
 
@@ -27,6 +28,7 @@ class Fault:
     retry_after: int | None = None
     after_events: int = 0
     delay: float = 0.0
+    skip: int = 0
     times: int = 1
 
     def matches(self, verb: str, plural: str) -> bool:
@@ -53,6 +55,9 @@ class FaultPlan:
         with self.lock:
             for rule in self.rules:
                 if rule.times > 0 and rule.matches(verb, plural):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     rule.times -= 1
                     self.fired.append((verb, plural, rule.action))
                     return rule
