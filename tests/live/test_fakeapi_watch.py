@@ -169,7 +169,7 @@ def test_restart_drops_every_open_watch(
     watchers = [threading.Thread(target=watch) for _ in range(3)]
     for thread in watchers:
         thread.start()
-    time.sleep(0.2)
+    fake.wait_for_watchers(3)
     create(http, PODS, pod("a"))
     fake.restart(compact=compact)
     for thread in watchers:

@@ -87,6 +87,12 @@ class FakeApiServer:
         """Drop every open watch, as an apiserver restart does; compact also forgets history."""
         self.store.restart(compact)
 
+    def wait_for_watchers(self, count: int, timeout: float = 5.0) -> None:
+        """Block until `count` watches are open (and would see a restart), or fail."""
+        with self.store.cond:
+            if not self.store.cond.wait_for(lambda: self.store.watchers >= count, timeout):
+                raise TimeoutError(f"{self.store.watchers} watches open, waited for {count}")
+
     def compact(self) -> None:
         self.store.compact()
 

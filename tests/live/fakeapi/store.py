@@ -54,6 +54,8 @@ class Store:
     compacted_rv: int = 1
     # Bumped by a restart: every open watch sees it and drops its connection.
     epoch: int = 0
+    # Open watches, for tests that must act only once their watchers are in place.
+    watchers: int = 0
     objects: dict[Key, Obj] = field(default_factory=dict)
     history: list[Change] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition)

@@ -46,6 +46,23 @@ def stream_watch(
     send: Callable[[Obj], None],
 ) -> bool:
     """Send the watch's events; True when it ends cleanly (timeout), False to cut the connection."""
+    counted: list[bool] = []
+    try:
+        return _stream(fake, route, query, fault, send, counted)
+    finally:
+        if counted:
+            with fake.store.cond:
+                fake.store.watchers -= 1
+
+
+def _stream(
+    fake: FakeApiServer,
+    route: Route,
+    query: dict[str, str],
+    fault: Fault | None,
+    send: Callable[[Obj], None],
+    counted: list[bool],
+) -> bool:
     store, api = fake.store, fake.api
     match = api.matcher(route, query)
     bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
@@ -65,6 +82,9 @@ def stream_watch(
         return True
     with store.cond:
         epoch = store.epoch
+        store.watchers += 1  # counted from here: a restart from now on drops this watch
+        counted.append(True)
+        store.cond.notify_all()
         if start in ("", "0"):
             # No version: the current state as synthetic ADDED events, then changes from now.
             items, position = store.select(route.resource, route.namespace, match)
