@@ -285,3 +285,18 @@ def test_crds_are_served_by_group_version_plural_with_their_schema(
     create(http, "/apis/kueue.x-k8s.io/v1beta1/clusterqueues", queue)
     assert names(http.get("/apis/kueue.x-k8s.io/v1beta1/clusterqueues")) == ["q"]
     assert set(fake.objects("podgroups", "scheduling.x-k8s.io", "v1alpha1")) == {("default", "g")}
+
+
+def test_namespaces_scope_objects_and_deletes_may_carry_options(http: httpx2.Client) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+    create(http, "/api/v1/namespaces", namespace)
+    assert http.get("/api/v1/namespaces/team-a").json()["metadata"]["name"] == "team-a"
+    create(http, "/api/v1/namespaces/team-a/pods", pod("a"))
+    create(http, PODS, pod("a"))  # the same name in another namespace is another object
+    assert names(http.get("/api/v1/namespaces/team-a/pods")) == ["a"]
+    everywhere = http.get("/api/v1/pods").json()["items"]
+    assert sorted(p["metadata"]["namespace"] for p in everywhere) == ["default", "team-a"]
+    options = {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0}
+    deleted = http.request("DELETE", "/api/v1/namespaces/team-a/pods/a", json=options)
+    assert deleted.status_code == 200
+    assert names(http.get(PODS)) == ["a"]  # the connection is still in step after a body

@@ -181,7 +181,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            body = self._body() if method in ("POST", "PUT", "PATCH") else None
+            # Read every body, even one its verb ignores (DELETE options), or keep-alive breaks.
+            sent = self._body()
+            body = sent if method in ("POST", "PUT", "PATCH") else None
             if "dryRun" in query:
                 # Served as a real write it would persist; refuse rather than fake it.
                 raise ApiError(400, "BadRequest", "dryRun is not supported by the fake API server")
