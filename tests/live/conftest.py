@@ -9,6 +9,7 @@ from fakeapi import FakeApiServer
 def fake() -> Iterator[FakeApiServer]:
     with FakeApiServer(seed=7, bookmark_interval=0.05) as server:
         yield server
+    assert server.errors == [], "the fake API server failed while serving"
 
 
 @pytest.fixture

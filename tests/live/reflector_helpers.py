@@ -69,7 +69,8 @@ class Recorder:
     async def __call__(self, delay: float) -> None:
         self.delays.append(delay)
         if self.hooks:
-            await asyncio.to_thread(self.hooks.pop(0))
+            await asyncio.to_thread(self.hooks[0])
+            self.hooks.pop(0)  # only now: tests wait for an empty list to know the hook is done
         await asyncio.sleep(0.001)
 
 

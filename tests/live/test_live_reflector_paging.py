@@ -5,13 +5,14 @@ import random
 from pathlib import Path
 
 import httpx2
+import pytest
 from fakeapi import FakeApiServer, Fault
 from lightkube.resources.core_v1 import Pod
 from live_helpers import PODS, create, fake_http, node, pod, run, wait_until
 from reflector_helpers import Mirror, Recorder, converged, reflect, truth
 
 from gpuplane.live.kube import Kube, load_config
-from gpuplane.live.reflector import Kind, Reflector
+from gpuplane.live.reflector import HandlerError, Kind, Reflector, WatchEvent
 
 
 def test_the_fake_pages_a_consistent_snapshot(fake: FakeApiServer, http: httpx2.Client) -> None:
@@ -118,3 +119,37 @@ def test_reflectors_of_several_kinds_share_one_client(fake: FakeApiServer, tmp_p
     run(main())
     assert len(pods.events) == 20 and len(nodes.events) == 20
     http.close()
+
+
+def test_a_failing_handler_stops_the_reflector_instead_of_being_retried(
+    fake: FakeApiServer, tmp_path: Path
+) -> None:
+    with fake_http(fake) as http:
+        create(http, PODS, pod("a"))
+    kube = Kube.connect(load_config(fake.write_kubeconfig(tmp_path / "config")))
+
+    async def refuse(event: WatchEvent) -> None:
+        raise ValueError("consumer bug")
+
+    async def main() -> None:
+        reflector = Reflector(kube.http, Kind("", "v1", "pods"), refuse, random.Random(0))
+        try:
+            with pytest.raises(HandlerError, match="ADDED") as err:
+                await asyncio.wait_for(reflector.run(), 5)
+            assert isinstance(err.value.__cause__, ValueError) and reflector.delays == []
+        finally:
+            await kube.aclose()
+
+    run(main())
+
+
+def test_a_plain_list_answered_410_backs_off_rather_than_spinning(
+    fake: FakeApiServer, tmp_path: Path
+) -> None:
+    fake.add_fault(Fault("list", "status", plural="pods", code=410, times=2))
+
+    async def scenario(reflector: Reflector, mirror: Mirror) -> None:
+        pass
+
+    reflector, _ = reflect(fake, tmp_path, scenario, sleep=(sleep := Recorder()))
+    assert len(sleep.delays) == 2 and reflector.relists == 1

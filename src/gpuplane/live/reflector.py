@@ -97,6 +97,10 @@ class GoneError(Exception):
     """The watch's version was compacted away (410 Gone): only a relist can continue."""
 
 
+class HandlerError(Exception):
+    """The consumer's handler raised: run() stops with this error rather than retrying."""
+
+
 Handler = Callable[[WatchEvent], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -105,7 +109,9 @@ Sleep = Callable[[float], Awaitable[None]]
 class Reflector:
     """Keeps `store` equal to the server's objects of one kind and reports each change to `handler`.
 
-    Run it as a task (`asyncio.create_task(reflector.run())`); cancel the task to stop it.
+    Run it as a task (`asyncio.create_task(reflector.run())`); cancel the task to stop it. It
+    retries every API and connection error forever; only a handler that raises (HandlerError)
+    ends run().
     """
 
     http: httpx2.AsyncClient
@@ -149,7 +155,7 @@ class Reflector:
                 retry_after = err.retry_after
             except (httpx2.HTTPError, ValueError) as err:
                 # Connection refused or reset, a stream cut mid-chunk, a malformed line.
-                log.warning("%s: watch failed: %r", self.kind.plural, err)
+                log.warning("%s: list or watch failed: %r", self.kind.plural, err)
                 retry_after = None
             if self._healthy:
                 attempt = 0  # it worked until now: start backing off from the base again
@@ -163,7 +169,7 @@ class Reflector:
         params = self.kind.params() | {"limit": str(self.page_size)}
         while True:
             reply = await self.http.get(self.kind.path, params=params)
-            if reply.status_code == 410:
+            if reply.status_code == 410 and "continue" in params:
                 raise GoneError("list continuation expired")  # start the list over
             if reply.status_code != 200:
                 raise ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
@@ -236,7 +242,13 @@ class Reflector:
             # ADDED for something known (or MODIFIED for something unknown) follows a missed event.
             kind = EventType.MODIFIED if old is not None else EventType.ADDED
             self.store[key] = obj
-        await self.handler(WatchEvent(kind, obj))
+        try:
+            await self.handler(WatchEvent(kind, obj))
+        except Exception as err:
+            # Not a connection problem to retry: the consumer missed this event, so stop loudly.
+            raise HandlerError(
+                f"{self.kind.plural}: the handler failed on {kind.value} {key}"
+            ) from err
 
 
 def _rv(obj: Obj) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +30,10 @@ class FakeApiServer:
         self.stopped = threading.Event()
         self.requests: list[tuple[str, str]] = []  # (method, path with query), for asserts
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        # Exceptions a handler raised (other than clients going away): a bug in the fake.
+        self.errors: list[BaseException] = []
+        self._http = _Server(("127.0.0.1", 0), handler)
+        self._http.fake = self
         self._http.daemon_threads = True
         # A short poll so that stop() returns quickly (shutdown waits for the serve loop to notice).
         self._thread = threading.Thread(
@@ -120,6 +124,17 @@ class FakeApiServer:
         }
         path.write_text(json.dumps(config))
         return path
+
+
+class _Server(ThreadingHTTPServer):
+    fake: FakeApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError) or error is None:
+            return  # a client that hung up (a cut watch, a cancelled request)
+        self.fake.errors.append(error)
+        super().handle_error(request, client_address)
 
 
 def _verb(method: str, route: Route, query: dict[str, str]) -> str:
