@@ -125,9 +125,10 @@ class Api:
         metadata: Obj = {"resourceVersion": str(rv)}
         limit = int(query.get("limit") or 0)
         if 0 < limit < len(items):
-            self.pages += 1
-            next_token = f"{rv}-{self.pages}"
-            self.continuations[next_token] = (items[limit:], rv)
+            with self.store.cond:  # handler threads page concurrently
+                self.pages += 1
+                next_token = f"{rv}-{self.pages}"
+                self.continuations[next_token] = (items[limit:], rv)
             metadata |= {"continue": next_token, "remainingItemCount": len(items) - limit}
             items = items[:limit]
         return {
