@@ -1,0 +1,18 @@
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from fakeapi import FakeApiServer
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeApiServer]:
+    with FakeApiServer(seed=7, bookmark_interval=0.05) as server:
+        yield server
+    assert server.errors == [], "the fake API server failed while serving"
+
+
+@pytest.fixture
+def http(fake: FakeApiServer) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=fake.url, timeout=5.0) as client:
+        yield client
