@@ -219,6 +219,7 @@ def node_agent(
                 _exporter(source, pod_resources), metrics_address, metrics_port
             )
         except OSError as exc:
+            source.close()
             raise InputError(
                 f"cannot serve metrics on {metrics_address}:{metrics_port}: {exc.strerror}",
                 hint="choose a free --metrics-port",
