@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run place-demo chromium test lint typecheck unit bench bench-openb clean
+.PHONY: run place-demo chromium prometheus test lint typecheck unit bench bench-openb clean
 
 # The stamp files make re-runs cheap: pip only runs again when pyproject.toml changes.
 $(VENV)/.stamp-run: pyproject.toml
@@ -39,12 +39,22 @@ chromium:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium )
 
-test: $(VENV)/.stamp-dev chromium
+# The alert-rule tests run promtool, and the telemetry integration test a real Prometheus on
+# loopback: Debian's prometheus package, installed once like chromium. Its service is not
+# needed (the tests start their own on a free port), so one the package started is stopped.
+prometheus:
+	@( command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 ) || ( \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus && \
+	  { command -v systemctl >/dev/null 2>&1 && systemctl stop prometheus 2>/dev/null || true; } )
+
+test: $(VENV)/.stamp-dev chromium prometheus
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	GPUPLANE_REQUIRE_CHROMIUM=1 $(BIN)/pytest
+	GPUPLANE_REQUIRE_CHROMIUM=1 GPUPLANE_REQUIRE_PROMETHEUS=1 $(BIN)/pytest
 
-# Regenerates src/gpuplane/node/proto/api_pb2*.py(i) from api.proto; the output is committed.
+# Regenerates the kubelet APIs' Python modules (node/proto/api_pb2*, telemetry/proto/
+# podresources_pb2*) from their .proto files; the output is committed.
 # protoc finds the mypy-protobuf plugins on PATH.
 proto: $(VENV)/.stamp-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/gen_proto.py

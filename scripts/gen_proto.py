@@ -1,4 +1,7 @@
-"""Regenerate the Python modules of the kubelet Device Plugin API from node/proto/api.proto.
+"""Regenerate the Python modules of the kubelet APIs gpuplane speaks from their .proto files.
+
+The Device Plugin API (node/proto/api.proto) and the pod-resources API
+(telemetry/proto/podresources.proto).
 
 Run from the repository root (`make proto`); needs the dev extras (grpcio-tools,
 mypy-protobuf). The generated files are committed, so that installing gpuplane needs no
@@ -14,7 +17,7 @@ from pathlib import Path
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTO = "gpuplane/node/proto/api.proto"
+PROTOS = ("gpuplane/node/proto/api.proto", "gpuplane/telemetry/proto/podresources.proto")
 
 
 def main() -> int:
@@ -26,7 +29,7 @@ def main() -> int:
         f"--grpc_python_out={src}",
         f"--mypy_out={src}",
         f"--mypy_grpc_out={src}",
-        str(src / PROTO),
+        *(str(src / proto) for proto in PROTOS),
     ]
     status = protoc.main(args)
     if status != 0:

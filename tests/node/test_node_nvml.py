@@ -385,3 +385,19 @@ def test_mig_memory_is_named_as_nvidia_names_it() -> None:
             assert mig_memory_gb(profile.memory_mib, model.memory_mib * 1024**2) == stated
             checked += 1
     assert checked > 30
+
+
+def test_the_last_xid_seen_on_the_event_stream_is_sampled(sysfs: Path, minors: Path) -> None:
+    fake = a100_node()
+    backend = NvmlBackend(fake, mig_minors=minors)
+    fake.events.append(
+        SimpleNamespace(
+            device=("gpu", 0), eventType=0x8, eventData=43, gpuInstanceId=1, computeInstanceId=0
+        )
+    )
+    backend.wait_events(0.01)
+    # The stand-in has no telemetry calls: every reading is None except the recorded XIDs.
+    readings = {s.uuid: s.last_xid for s in backend.sample()}
+    assert readings == {
+        "GPU-aaaa": 43, "MIG-3g": 43, "MIG-1g": None, "MIG-1gme": None, "GPU-bbbb": 0,
+    }

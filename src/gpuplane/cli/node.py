@@ -1,14 +1,16 @@
-"""`gpuplane node labels` and `gpuplane node-agent`: the node agent from the command line."""
+"""`gpuplane node labels|metrics` and `gpuplane node-agent`: the node agent on the command line."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import socket
 import threading
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -26,6 +28,9 @@ from gpuplane.node.health import DEFAULT_HOLD_DOWN, XidPolicy
 from gpuplane.node.kubelet_api import KUBELET_DIR
 from gpuplane.node.labels import NFD_FEATURES_DIR, NFD_FILE_NAME, feature_file, node_labels
 from gpuplane.sharing import DevicePluginConfig
+
+if TYPE_CHECKING:
+    from gpuplane.telemetry.exporter import GpuExporter
 
 node_app = typer.Typer(
     name="node", help="What the node agent sees on this node.", no_args_is_help=True
@@ -80,6 +85,42 @@ def _backend(name: BackendName, inventory: Path | None) -> Backend:
 
 def _config(path: Path | None) -> DevicePluginConfig | None:
     return load_config(path) if path is not None else None
+
+
+_POD_RESOURCES = typer.Option(
+    None,
+    "--pod-resources-socket",
+    help="The kubelet's pod-resources socket, for pod labels on GPU metrics "
+    "(e.g. /var/lib/kubelet/pod-resources/kubelet.sock); none: no pod labels.",
+)
+
+
+def _node_name() -> str:
+    # The DaemonSet passes the node's name (downward API); a pod's hostname is its own name.
+    return os.environ.get("NODE_NAME") or socket.gethostname()
+
+
+def _exporter(source: Backend, pod_resources: Path | None) -> GpuExporter:
+    from gpuplane.telemetry.exporter import GpuExporter
+    from gpuplane.telemetry.podresources import PodResources
+
+    client = PodResources(pod_resources) if pod_resources is not None else None
+    return GpuExporter(source, hostname=_node_name(), pod_resources=client)
+
+
+@node_app.command("metrics")
+def metrics(
+    backend: BackendName = _BACKEND,
+    inventory: Path | None = _INVENTORY,
+    pod_resources: Path | None = _POD_RESOURCES,
+) -> None:
+    """Print one scrape of this node's GPU metrics, as the node agent's /metrics serves them."""
+    source = _backend(backend, inventory)
+    try:
+        text = _exporter(source, pod_resources).render()
+    finally:
+        source.close()
+    out.print(text, end="", highlight=False, markup=False, soft_wrap=True)
 
 
 @node_app.command("labels")
@@ -138,9 +179,21 @@ def node_agent(
         min=0.0,
         help="Quiet seconds after an XID before a device that answers again is healthy.",
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve dcgm-exporter-compatible GPU metrics on this port (dcgm-exporter's is "
+        "9400); none: no metrics endpoint.",
+    ),
+    metrics_address: str = typer.Option(
+        "0.0.0.0", "--metrics-address", help="The address the metrics endpoint listens on."
+    ),
+    pod_resources: Path | None = _POD_RESOURCES,
     log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="How much to log."),
 ) -> None:
-    """Run the node agent: labels, CDI spec, device plugins and health, until SIGTERM."""
+    """Run the node agent: labels, CDI spec, device plugins, health and metrics, until SIGTERM."""
     # Imported here: gRPC is only needed by the agent, not by every gpuplane command.
     from gpuplane.node.agent import AgentOptions, NodeAgent
 
@@ -155,7 +208,23 @@ def node_agent(
         policy=XidPolicy.from_env(os.environ),
         hold_down=hold_down,
     )
-    agent = NodeAgent(_backend(backend, inventory), _config(config), options)
+    source = _backend(backend, inventory)
+    agent = NodeAgent(source, _config(config), options)
+    server = None
+    if metrics_port is not None:
+        from gpuplane.telemetry.server import serve_exporter
+
+        try:
+            server = serve_exporter(
+                _exporter(source, pod_resources), metrics_address, metrics_port
+            )
+        except OSError as exc:
+            source.close()
+            raise InputError(
+                f"cannot serve metrics on {metrics_address}:{metrics_port}: {exc.strerror}",
+                hint="choose a free --metrics-port",
+            ) from None
+        logs.log_event(logs.get_logger(), logging.INFO, "serving metrics", url=server.url)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -166,4 +235,8 @@ def node_agent(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    agent.run(stop)
+    try:
+        agent.run(stop)
+    finally:
+        if server is not None:
+            server.stop()

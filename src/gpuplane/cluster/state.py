@@ -167,6 +167,10 @@ class ClusterState:
     def total_gpus(self) -> int:
         return int(self.gpu_count.sum())
 
+    def allocated_gpu_milli(self) -> int:
+        """Milli-GPU held by pods across the cluster (unhealthy GPUs included)."""
+        return int(1000 * self.gpu_count.sum() - self.gpu_free_milli[self.gpu_present].sum())
+
     def available(self, node: int, device: Device) -> bool:
         """Whether a device can be handed out now: unused, healthy, and its share is free."""
         g = device.gpu

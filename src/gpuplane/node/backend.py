@@ -5,7 +5,11 @@ A backend (NVML on a GPU node, a YAML-driven fake everywhere else) answers three
 * `inventory()`: the GPUs, their MIG devices, PCI and NUMA placement, driver and CUDA versions;
 * `wait_events(timeout)`: raw health events (XIDs, ECC errors, injected faults, recoveries),
   waiting at most `timeout` seconds for the first one;
-* `probe(uuid)`: whether a device that was marked unhealthy looks well again.
+* `probe(uuid)`: whether a device that was marked unhealthy looks well again;
+* `sample()`: a read-only telemetry reading of every GPU and MIG device (clocks,
+  temperatures, power, energy, utilisations, framebuffer, the last XID, PCIe replays, ECC and
+  row remapping, NVLink traffic, and the processes using it), for the exporter in
+  `gpuplane.telemetry`. A field the device cannot report is None and is not exported.
 
 What counts as unhealthy is not the backend's business: `gpuplane.node.health` applies the
 device plugin's XID policy to the raw events, so both backends are judged alike.
@@ -113,6 +117,56 @@ class HealthEvent:
         return f"{what} on {self.uuid or 'all devices'}"
 
 
+@dataclass(frozen=True)
+class ProcessSample:
+    """One process using a GPU or MIG device, from the driver's per-process accounting."""
+
+    pid: int
+    used_memory_mib: int
+    #: Share of the device's SM time this process had over the last sample period, in %.
+    sm_util: int | None = None
+    #: Share of the device's memory-copy time, in %.
+    memory_util: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSample:
+    """One telemetry reading of a GPU (or, with fewer fields, of a MIG device).
+
+    Units are dcgm-exporter's: MHz, degrees C, W, mJ, %, MiB. Counters (energy, PCIe replays,
+    ECC, remapped rows, NVLink) only grow while the driver runs.
+    """
+
+    uuid: str
+    sm_clock_mhz: int | None = None
+    mem_clock_mhz: int | None = None
+    gpu_temp_c: int | None = None
+    memory_temp_c: int | None = None
+    power_w: float | None = None
+    energy_mj: int | None = None
+    pcie_replays: int | None = None
+    gpu_util: int | None = None
+    mem_copy_util: int | None = None
+    enc_util: int | None = None
+    dec_util: int | None = None
+    fb_free_mib: int | None = None
+    fb_used_mib: int | None = None
+    fb_reserved_mib: int | None = None
+    #: The last XID the device raised; 0 while it raised none.
+    last_xid: int | None = None
+    ecc_sbe_volatile: int | None = None
+    ecc_dbe_volatile: int | None = None
+    ecc_sbe_aggregate: int | None = None
+    ecc_dbe_aggregate: int | None = None
+    remapped_rows_correctable: int | None = None
+    remapped_rows_uncorrectable: int | None = None
+    row_remap_failure: int | None = None
+    #: Total NVLink traffic over all links, in KiB as NVML counts it; None without NVLink.
+    nvlink_bandwidth_total: int | None = None
+    vgpu_license_status: int | None = None
+    processes: tuple[ProcessSample, ...] = ()
+
+
 class Backend(ABC):
     """A source of GPU inventory and health events."""
 
@@ -130,6 +184,10 @@ class Backend(ABC):
     @abstractmethod
     def probe(self, uuid: str) -> bool:
         """Whether the GPU or MIG device `uuid` answers and shows nothing pending."""
+
+    @abstractmethod
+    def sample(self) -> Sequence[DeviceSample]:
+        """A telemetry reading of each GPU, then of its MIG devices, in inventory order."""
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release what the backend holds; it is not used afterwards."""

@@ -17,7 +17,8 @@
 The file is watched while the backend runs: faults added to it are reported as events and
 faults taken out of it as cleared, so an operator (or a test) can make a GPU sick and well
 again by editing one file. `inject` and `clear` do the same from Python. The GPUs themselves
-are read once.
+are read once. Telemetry readings come from `telemetry` (a `FakeTelemetry`), which tests load
+with processes and pinned readings.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ from gpuplane.errors import InputError, Location
 from gpuplane.node.backend import (
     Backend,
     BackendError,
+    DeviceSample,
     EventKind,
     Gpu,
     HealthEvent,
     Inventory,
     MigDevice,
 )
+from gpuplane.node.fake_telemetry import FakeTelemetry
 from gpuplane.objects.yamlio import Field, load_text
 
 DEFAULT_DRIVER = "550.54.15"
@@ -89,6 +92,7 @@ class FakeBackend(Backend):
                 ) from None
         assert text is not None
         self._inventory, faults = parse_inventory(text, source)
+        self.telemetry = FakeTelemetry(self._inventory)
         self._lock = threading.Condition()
         self._faults: set[Fault] = set()
         self._pending: list[HealthEvent] = []
@@ -120,6 +124,9 @@ class FakeBackend(Backend):
             sick = {f.uuid for f in self._faults}
         return uuid not in sick and parents.get(uuid) not in sick
 
+    def sample(self) -> Sequence[DeviceSample]:
+        return self.telemetry.sample()
+
     # ------------------------------------------------------------- injection
 
     def inject(
@@ -127,6 +134,8 @@ class FakeBackend(Backend):
     ) -> HealthEvent:
         """Make a fault happen now on GPU `gpu` (or its `mig`-th MIG device)."""
         fault = Fault(self._uuid_of(gpu, mig), xid, reason or ("" if xid else "injected"))
+        if xid is not None:
+            self.telemetry.record_xid(fault.uuid, xid)
         with self._lock:
             self._faults.add(fault)
             self._pending.append(fault.event())
@@ -179,6 +188,9 @@ class FakeBackend(Backend):
         added = faults - self._faults
         removed = self._faults - faults
         self._faults = set(faults)
+        for fault in sorted(added, key=_fault_key):
+            if fault.xid is not None:
+                self.telemetry.record_xid(fault.uuid, fault.xid)
         self._pending += [f.event() for f in sorted(added, key=_fault_key)]
         still_sick = {f.uuid for f in self._faults}
         for gone in sorted({f.uuid for f in removed} - still_sick):

@@ -15,7 +15,8 @@ placement starts at. Profiles are named the way NVIDIA's tools name them ("1g.10
 Health: an NVML event set receives critical XIDs and uncorrectable ECC errors; an event
 naming a GPU and compute instance is attributed to that MIG device, else to the whole GPU.
 `probe` says whether a sick device answers again with no retired pages or remapped rows
-waiting for a reset.
+waiting for a reset. `sample` reads telemetry through `gpuplane.node.nvml_sample`, with the
+last XID each device raised on the event stream.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gpuplane.errors import InputError
 from gpuplane.node.backend import (
     Backend,
     BackendError,
+    DeviceSample,
     EventKind,
     Gpu,
     HealthEvent,
@@ -40,6 +42,7 @@ from gpuplane.node.backend import (
     MigDevice,
 )
 from gpuplane.node.logs import get_logger
+from gpuplane.node.nvml_sample import NvmlSampler
 
 log = get_logger()
 _NO_EVENTS = object()
@@ -88,6 +91,8 @@ class NvmlBackend(Backend):
                 hint="run on a node with an NVIDIA GPU and driver, or use --backend fake",
             ) from None
         self._inventory = self._discover()
+        self._last_xid: dict[str, int] = {}
+        self._sampler = NvmlSampler(self._nvml, self._inventory, self._last_xid)
 
     # ------------------------------------------------------------------ Backend
 
@@ -130,6 +135,9 @@ class NvmlBackend(Backend):
             return not (rows is not None and (rows[2] or rows[3]))
         except nvml.NVMLError:
             return False
+
+    def sample(self) -> Sequence[DeviceSample]:
+        return self._sampler.sample()
 
     def close(self) -> None:
         nvml = self._nvml
@@ -325,6 +333,7 @@ class NvmlBackend(Backend):
         target = self._attribute(uuid, int(data.gpuInstanceId), int(data.computeInstanceId))
         kind = int(data.eventType)
         if kind & nvml.nvmlEventTypeXidCriticalError:
+            self._last_xid[target] = self._last_xid[uuid] = int(data.eventData)
             return [HealthEvent(EventKind.XID, target, code=int(data.eventData))]
         if kind & nvml.nvmlEventTypeDoubleBitEccError:
             return [HealthEvent(EventKind.ECC_DBE, target)]
