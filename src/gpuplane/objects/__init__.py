@@ -42,7 +42,7 @@ from gpuplane.objects.queues import (
 )
 from gpuplane.objects.read_duration import read_duration
 from gpuplane.objects.read_quota import quota_amount
-from gpuplane.objects.reader import Manifests, read_manifests, read_text
+from gpuplane.objects.reader import Manifests, read_api_objects, read_manifests, read_text
 from gpuplane.objects.scheduling import (
     NodeAffinity,
     NodeSelectorRequirement,
@@ -93,6 +93,7 @@ __all__ = [
     "WorkloadPriorityClass",
     "queue_name",
     "quota_amount",
+    "read_api_objects",
     "read_duration",
     "read_manifests",
     "read_text",

@@ -9,9 +9,10 @@ that gpuplane does not read, is an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gpuplane.errors import Location, ManifestError
 from gpuplane.objects.job import Job
@@ -44,7 +45,7 @@ from gpuplane.objects.read_node import read_node
 from gpuplane.objects.read_pod import read_pod
 from gpuplane.objects.read_policy import read_priority_class, read_resource_quota
 from gpuplane.objects.read_volcano import read_pod_group, read_volcano_queue
-from gpuplane.objects.yamlio import Document, Field, Warn, load_paths, load_text
+from gpuplane.objects.yamlio import Document, Field, Warn, from_api, load_paths, load_text
 from gpuplane.sharing import DevicePluginConfigMap
 
 #: The apiVersion each kind is read from.
@@ -107,6 +108,21 @@ def read_manifests(paths: Sequence[str | Path], *, recursive: bool = True) -> Ma
 def read_text(text: str, file: str = "<string>") -> Manifests:
     """Read manifests from a string, named `file` in errors and warnings."""
     return _read(load_text(text, file))
+
+
+def read_api_objects(objects: Iterable[Mapping[str, Any]]) -> Manifests:
+    """Read objects as an API server returns them (decoded JSON), all or nothing.
+
+    The same readers and rules as for files; an error is placed at `Kind namespace/name` and
+    the field path, since API objects have no file lines.
+    """
+    reading = _Reading()
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        name = "/".join(str(p) for p in (metadata.get("namespace"), metadata.get("name")) if p)
+        root = Field(from_api(obj), Location(f"{obj.get('kind', 'object')} {name}".strip()))
+        _read_object(root, reading)
+    return reading.out
 
 
 class _Reading:

@@ -27,9 +27,12 @@ _SUFFIXES = (".yaml", ".yml")
 
 
 class YamlMap(dict[Any, Any]):
-    """A YAML mapping that remembers its own line and the line of each key and value."""
+    """A YAML mapping that remembers its own line and the line of each key and value.
 
-    def __init__(self, line: int) -> None:
+    `line` is None for an object that never was text (JSON from the API server).
+    """
+
+    def __init__(self, line: int | None) -> None:
         super().__init__()
         self.line = line
         self.key_lines: dict[Any, int] = {}
@@ -40,10 +43,10 @@ class YamlMap(dict[Any, Any]):
 class YamlList(list[Any]):
     """A YAML sequence that remembers its own line and the line of each item."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int | None) -> None:
         super().__init__()
         self.line = line
-        self.item_lines: list[int] = []
+        self.item_lines: list[int | None] = []
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -258,6 +261,26 @@ class Document:
     def root(self) -> Field:
         """The body as a Field located at the document's first line."""
         return Field(self.body, Location(self.file, self.line))
+
+
+def from_api(value: Any) -> Any:
+    """A decoded API object (plain JSON) in the located form the readers take, without lines.
+
+    The readers then serve objects from an API server exactly as they serve manifest files;
+    errors name the object and field path, having no file line to name.
+    """
+    if isinstance(value, dict):
+        out = YamlMap(None)
+        for key, item in value.items():
+            out[key] = from_api(item)
+        return out
+    if isinstance(value, list):
+        items = YamlList(None)
+        for item in value:
+            items.append(from_api(item))
+            items.item_lines.append(None)
+        return items
+    return value
 
 
 def locate(body: object, path: Iterable[str | int]) -> int | None:
