@@ -148,6 +148,20 @@ def test_cli_json(tiny: Path, tmp_path: Path, results: list[VariantResult]) -> N
     assert Path(data["report"]).is_file()
     expected = json.loads(json.dumps(as_json(results)))["variants"]
     assert data["variants"] == expected
+    # Each variant's control-plane metrics, as a scrape of the brain at the horizon would read.
+    files = data["control_plane_metrics"]
+    assert sorted(files) == ["exclusive", "shared", "spot"]
+    for variant, result in zip(("exclusive", "shared", "spot"), results, strict=True):
+        text = Path(files[variant]).read_text()
+        admitted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("kueue_admitted_workloads_total{")
+        )
+        # Kueue counts every admission: a workload evicted and admitted again counts twice.
+        report = result.report
+        assert 0 < report.admitted <= admitted <= report.admitted + sum(report.evictions.values())
+        assert "_created" not in text  # as Kueue exports them: no wall-clock series
 
 
 def test_cli_seed_changes_the_workload(tiny: Path, tmp_path: Path) -> None:

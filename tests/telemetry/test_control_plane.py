@@ -30,8 +30,17 @@ def test_queue_metrics_follow_the_engine() -> None:
     assert types["kueue_pending_workloads"] == "gauge"
     assert types["kueue_admitted_workloads_total"] == "counter"
     assert types["kueue_admission_wait_time_seconds"] == "histogram"
-    assert one(samples, "kueue_pending_workloads", cluster_queue="team-a").value == 1
-    assert one(samples, "kueue_pending_workloads", cluster_queue="team-b").value == 0
+    # team-a's third workload was tried and refused (no quota left): inadmissible, as in Kueue.
+    team_a = {"cluster_queue": "team-a"}
+    assert one(samples, "kueue_pending_workloads", **team_a, status="inadmissible").value == 1
+    assert one(samples, "kueue_pending_workloads", **team_a, status="active").value == 0
+    team_b = {"cluster_queue": "team-b"}
+    for status in ("active", "inadmissible"):
+        assert one(samples, "kueue_pending_workloads", **team_b, status=status).value == 0
+    # A workload not tried yet is active.
+    q.submit(job("b1", "team-b", gpus_per_pod=1, created=40.0), now=40.0)
+    _, later = scrape(metrics)
+    assert one(later, "kueue_pending_workloads", cluster_queue="team-b", status="active").value == 1
     assert one(samples, "kueue_admitted_active_workloads", cluster_queue="team-a").value == 2
     assert one(samples, "kueue_admitted_workloads_total", cluster_queue="team-a").value == 2
     assert one(samples, "kueue_admitted_workloads_total", cluster_queue="team-b").value == 1

@@ -66,6 +66,7 @@ def simulate(
         wall_seconds=wall,
     )
     path = write_report(out_dir / f"{twin.base.name}-report.html", info, results)
+    metrics = _write_metrics(out_dir, twin.base.name, results)
     if as_json_:
         document = as_json(
             results,
@@ -74,12 +75,25 @@ def simulate(
             horizon_seconds=info.horizon,
             arrived=arrived,
             report=str(path),
+            control_plane_metrics={name: str(p) for name, p in metrics.items()},
         )
         # Plain text: a console could wrap a long line and break the JSON.
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return
     out.print(_table(twin, results, arrived))
     out.print(f"Report: {path}", highlight=False, soft_wrap=True)
+    shown = out_dir / f"{twin.base.name}-<variant>.prom"
+    out.print(f"Control-plane metrics (Prometheus text): {shown}", highlight=False, soft_wrap=True)
+
+
+def _write_metrics(out_dir: Path, name: str, results: list[VariantResult]) -> dict[str, Path]:
+    """Each variant's control-plane metrics at the horizon, as a scrape would have read them."""
+    paths = {}
+    for r in results:
+        path = out_dir / f"{name}-{r.name}.prom"
+        path.write_text(r.control_plane_metrics, encoding="utf-8")
+        paths[r.name] = path
+    return paths
 
 
 def _table(twin: Twin, results: list[VariantResult], arrived: int) -> Table:

@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections import Counter as Tally
 from collections.abc import Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gpuplane.placement.fragmentation import FragmentationMeter
 from gpuplane.queueing import CycleResult, Queueing
+
+# Kueue (Go's client) exports no `_created` series; Python's client would add one per counter
+# and histogram, stamped with the wall clock, which also made the twin's output differ per run.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: Kueue's wait-time buckets: 1 s, then 2.5 s doubling, 14 in all.
 WAIT_BUCKETS = (1.0, *(2.5 * 2**i for i in range(13)))
@@ -84,7 +88,8 @@ class ControlPlaneMetrics(Collector):
         q = self._queueing
         pending = GaugeMetricFamily(
             "kueue_pending_workloads",
-            "Pending workloads per 'cluster_queue' (gpuplane reports all as 'active').",
+            "Pending workloads per 'cluster_queue' and 'status' (active: not yet tried, or woken "
+            "by a change; inadmissible: tried and refused, waiting for one).",
             labels=["cluster_queue", "status"],
         )
         active = GaugeMetricFamily(
@@ -93,8 +98,14 @@ class ControlPlaneMetrics(Collector):
             labels=["cluster_queue"],
         )
         running = Tally(entry.queue for entry in q.active.values())
+        # As in Kueue, a workload that was tried and refused is inadmissible until it is tried
+        # again; the engine keeps the reason of each such pending workload.
+        refused = Tally(
+            q.queue_of(q.pending_queues.get(key)) for key in q.reasons if key in q.pending_queues
+        )
         for name in sorted(q.queues):
-            pending.add_metric([name, "active"], q.pending_in(name))
+            pending.add_metric([name, "active"], q.pending_in(name) - refused[name])
+            pending.add_metric([name, "inadmissible"], refused[name])
             active.add_metric([name], running[name])
         yield pending
         yield active

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from gpuplane.placement.fragmentation import TargetWorkload, shape_of, target_workload
 from gpuplane.placement.scheduler import Placement
-from gpuplane.queueing import Admission, Eviction, Queueing, QuotaTree, Workload
+from gpuplane.queueing import Admission, CycleResult, Eviction, Queueing, QuotaTree, Workload
 from gpuplane.sim.core.events import (
     Arrival,
     Completion,
@@ -63,6 +63,8 @@ class Simulator:
         self.now = 0.0
         #: Called after every event and every cycle (tests check invariants with it).
         self.check = check
+        #: Told every cycle's result (the control-plane metrics count admissions with it).
+        self.cycle_observers: list[Callable[[CycleResult], None]] = []
         self.fair_tree = fair_tree
         self.fragmentation = fragmentation
         self.metrics: Metrics | None = None
@@ -266,6 +268,8 @@ class Simulator:
         self.cycle_seconds += time.perf_counter() - began
         self.cycles += 1
         self.admissions += len(result.admitted)
+        for observe in self.cycle_observers:
+            observe(result)
         # One cycle may admit, preempt and admit again the same workload (the engine runs
         # several passes), and the result's lists do not say in which order. Only the net
         # effect matters at one instant: a workload that ran before and was evicted stops

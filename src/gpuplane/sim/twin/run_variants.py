@@ -20,6 +20,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, Protocol
 
 import numpy as np
+from prometheus_client import generate_latest
 
 from gpuplane.cluster.state import ClusterState
 from gpuplane.placement import Scheduler
@@ -29,6 +30,7 @@ from gpuplane.sim.core.metrics import HOUR, Report
 from gpuplane.sim.core.simulator import Check, Simulator
 from gpuplane.sim.twin.load import Pool, VariantSetup
 from gpuplane.sim.twin.probe import Probe, Snapshot
+from gpuplane.telemetry.control_plane import ControlPlaneMetrics
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class VariantResult:
     horizon: float
     currency: str
     wall_seconds: float
+    #: The control-plane metrics at the horizon, in Prometheus' text format (Kueue's names).
+    control_plane_metrics: str = ""
 
     @property
     def cost(self) -> float:
@@ -86,6 +90,8 @@ def run_variant(
         progress=progress,
     )
     sim = variant_simulator(setup, queueing, check=probe)
+    control_plane = ControlPlaneMetrics(queueing)
+    sim.cycle_observers.append(control_plane.observe)
     state = queueing.state
     report = sim.run(until=setup.horizon)
     probe.finish(report.end)
@@ -117,6 +123,7 @@ def run_variant(
         horizon=setup.horizon,
         currency=setup.currency,
         wall_seconds=time.perf_counter() - began,
+        control_plane_metrics=generate_latest(control_plane.registry).decode(),
     )
 
 
