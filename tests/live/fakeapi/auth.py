@@ -19,7 +19,7 @@ from .rbac import Policy, Request, User
 ADMIN = User("system:admin", ("system:masters", "system:authenticated"))
 
 
-@dataclass(frozen=True)
+@dataclass
 class AuditEvent:
     method: str
     verb: str

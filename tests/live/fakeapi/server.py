@@ -180,7 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
     # client's delayed ACK add ~40 ms to every reply.
     disable_nagle_algorithm = True
     fake: FakeApiServer
-    _code: int  # the status of the reply, for the audit log
+    _event: AuditEvent  # this request's audit entry (its code set by the reply)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
@@ -201,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _reply(self, code: int, body: Obj, headers: dict[str, str] | None = None) -> None:
-        self._code = code
+        self._event.code = code
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -228,38 +228,36 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         fake.requests.append((method, self.path))
         info = request_info(method, self.path)
-        self._code = 200  # a watch answers 200 before streaming
         user = ADMIN
-        try:
-            if fake.authorizer is not None:
-                found = fake.authorizer.authenticate(self.headers.get("Authorization"))
-                if found is None:
-                    self._drain()
-                    self._reply(401, status_body(401, "Unauthorized", "Unauthorized"))
-                    return
-                user = found
-                if not fake.authorizer.allows(user, info):
-                    self._drain()
-                    body = status_body(403, "Forbidden", forbidden_message(user, info))
-                    body["details"] = forbidden_details(info)
-                    self._reply(403, body)
-                    return
-            self._serve_authorized(method)
-        finally:
-            fake.audit.append(
-                AuditEvent(
-                    method,
-                    info.verb,
-                    info.api_group,
-                    info.resource,
-                    info.subresource,
-                    info.namespace,
-                    info.name,
-                    self.headers.get("User-Agent", ""),
-                    user.name if fake.authorizer is not None else "",
-                    self._code,
-                )
-            )
+        if fake.authorizer is not None:
+            found = fake.authorizer.authenticate(self.headers.get("Authorization"))
+            user = found or User("")
+        # Logged on arrival, its status set by the reply: a watch is logged while it streams.
+        self._event = AuditEvent(
+            method,
+            info.verb,
+            info.api_group,
+            info.resource,
+            info.subresource,
+            info.namespace,
+            info.name,
+            self.headers.get("User-Agent", ""),
+            user.name if fake.authorizer is not None else "",
+            code=200,
+        )
+        fake.audit.append(self._event)
+        if fake.authorizer is not None:
+            if not user.name:
+                self._drain()
+                self._reply(401, status_body(401, "Unauthorized", "Unauthorized"))
+                return
+            if not fake.authorizer.allows(user, info):
+                self._drain()
+                body = status_body(403, "Forbidden", forbidden_message(user, info))
+                body["details"] = forbidden_details(info)
+                self._reply(403, body)
+                return
+        self._serve_authorized(method)
 
     def _serve_authorized(self, method: str) -> None:
         fake = self.fake
