@@ -9,7 +9,9 @@ import kubernetes_validate
 import pytest
 
 from deploy_helpers import CLUSTER_KINDS, DEPLOY, KUSTOMIZATION, applied_files, find, manifests
+from gpuplane.cli.node import LogLevel
 from gpuplane.live.permissions import NAMESPACE, SCHEDULER_LEASE, SERVICE_ACCOUNTS, Component
+from gpuplane.placement import PROFILES
 
 # The Kubernetes versions gpuplane supports: the three newest minor versions whose OpenAPI
 # schemas kubernetes-validate bundles.
@@ -145,3 +147,9 @@ def test_the_dashboard_config_map_holds_the_dashboard() -> None:
     assert config_map["data"] == {
         "gpuplane.json": (DEPLOY / "grafana" / "dashboard.json").read_text()
     }
+
+
+def test_the_scheduler_config_names_a_policy_of_the_twin() -> None:
+    config = find(OBJECTS, "ConfigMap", "gpuplane-scheduler")["data"]
+    assert config["policy"] in PROFILES
+    assert config["log-level"] in {level.value for level in LogLevel}

@@ -109,3 +109,12 @@ def test_rbac_decisions_for_calls_and_near_misses(
     component: Component, request_: Request, allowed: bool
 ) -> None:
     assert _allowed(component, request_) is allowed
+
+
+@pytest.mark.parametrize("component", list(Component))
+def test_rows_limited_to_names_have_only_verbs_rbac_can_limit(component: Component) -> None:
+    # RBAC cannot limit create, list, watch or deletecollection to names: a row saying so
+    # would be granted by a rule that refuses the call.
+    for call in PERMISSIONS[component]:
+        if call.names:
+            assert not call.verbs & {"create", "list", "watch", "deletecollection"}, call

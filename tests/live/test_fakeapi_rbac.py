@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
 from fakeapi import AuditEvent, FakeApiServer, Policy
-from live_helpers import PODS, create, node, pod
+from lightkube.resources.core_v1 import Pod
+from live_helpers import PODS, create, node, pod, run
 
 from deploy_helpers import manifests
+from gpuplane.live.binding import bind_pod
+from gpuplane.live.kube import ApiStatusError, Kube, load_config
 from gpuplane.live.permissions import NAMESPACE, PERMISSIONS, SERVICE_ACCOUNTS, ApiCall, Component
 
 SCHEDULER_USER = "system:serviceaccount:gpuplane-system:gpuplane-scheduler"
@@ -198,3 +202,24 @@ def test_every_call_of_the_permissions_table_gets_past_rbac(
                     call.resource,
                     call.subresource,
                 ), call
+
+
+def test_the_real_client_authenticates_with_a_service_account_kubeconfig(
+    secured: FakeApiServer, admin: httpx2.Client, tmp_path: Path
+) -> None:
+    token = _token(secured, Component.NODE_AGENT)
+    kube = Kube.connect(load_config(secured.write_kubeconfig(tmp_path / "config", token=token)))
+
+    async def scenario() -> tuple[list[str], int]:
+        try:
+            pods = [p async for p in kube.typed.list(Pod, namespace="default")]
+            try:
+                await bind_pod(kube.http, "default", "p", "n1")
+            except ApiStatusError as err:
+                return [str(p.metadata.name) for p in pods if p.metadata], err.code
+            return [], 0
+        finally:
+            await kube.aclose()
+
+    assert run(scenario()) == (["p"], 403)
+    assert {e.user for e in secured.audit[-2:]} == {AGENT_USER}
