@@ -14,16 +14,29 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import Api, Route, status_body
+from .auth import ADMIN, AuditEvent, Authorizer, forbidden_details, forbidden_message, request_info
 from .faults import Fault, FaultPlan
+from .rbac import Policy, User, service_account_user
 from .resources import ResourceType
 from .store import ApiError, Obj, Store
 
 
 class FakeApiServer:
-    """A fake kube-apiserver: `with FakeApiServer() as api:` serves on 127.0.0.1:<free port>."""
+    """A fake kube-apiserver: `with FakeApiServer() as api:` serves on 127.0.0.1:<free port>.
 
-    def __init__(self, seed: int = 0, bookmark_interval: float = 0.2) -> None:
+    `rbac`: authorize every request with these Roles and bindings (auth.py); None serves every
+    request as an admin.
+    """
+
+    ADMIN_TOKEN = "admin-token"
+
+    def __init__(
+        self, seed: int = 0, bookmark_interval: float = 0.2, rbac: Policy | None = None
+    ) -> None:
         self.store = Store(seed=seed)
+        self.authorizer = None if rbac is None else Authorizer(rbac, self.ADMIN_TOKEN)
+        # Every request served (and refused), in arrival order; see auth.AuditEvent.
+        self.audit: list[AuditEvent] = []
         self.api = Api(self.store)
         self.faults = FaultPlan()
         self.bookmark_interval = bookmark_interval
@@ -108,13 +121,27 @@ class FakeApiServer:
         items, _ = self.store.select(resource, None, lambda _: True)
         return {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in items}
 
-    def write_kubeconfig(self, path: Path, context: str = "fake") -> Path:
+    def token_for(self, user: User) -> str:
+        """A bearer token that authenticates as `user` (RBAC mode)."""
+        if self.authorizer is None:
+            raise RuntimeError("tokens are for a FakeApiServer(rbac=...)")
+        token = f"token-{len(self.authorizer.tokens)}-{user.name}"
+        self.authorizer.tokens[token] = user
+        return token
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        return self.token_for(service_account_user(namespace, name))
+
+    def write_kubeconfig(
+        self, path: Path, context: str = "fake", token: str | None = None
+    ) -> Path:
+        """A kubeconfig for this server; without `token`, the admin's."""
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": context,
             "clusters": [{"name": context, "cluster": {"server": self.url}}],
-            "users": [{"name": context, "user": {"token": "fake-token"}}],
+            "users": [{"name": context, "user": {"token": token or self.ADMIN_TOKEN}}],
             "contexts": [
                 {
                     "name": context,
@@ -153,6 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
     # client's delayed ACK add ~40 ms to every reply.
     disable_nagle_algorithm = True
     fake: FakeApiServer
+    _event: AuditEvent  # this request's audit entry (its code set by the reply)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output quiet
@@ -173,6 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _reply(self, code: int, body: Obj, headers: dict[str, str] | None = None) -> None:
+        self._event.code = code
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -181,6 +210,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _drain(self) -> None:
+        """Read a refused request's body, or keep-alive breaks; its content does not matter."""
+        with contextlib.suppress(ApiError):
+            self._body()
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
@@ -193,6 +227,40 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         fake = self.fake
         fake.requests.append((method, self.path))
+        info = request_info(method, self.path)
+        user = ADMIN
+        if fake.authorizer is not None:
+            found = fake.authorizer.authenticate(self.headers.get("Authorization"))
+            user = found or User("")
+        # Logged on arrival, its status set by the reply: a watch is logged while it streams.
+        self._event = AuditEvent(
+            method,
+            info.verb,
+            info.api_group,
+            info.resource,
+            info.subresource,
+            info.namespace,
+            info.name,
+            self.headers.get("User-Agent", ""),
+            user.name if fake.authorizer is not None else "",
+            code=200,
+        )
+        fake.audit.append(self._event)
+        if fake.authorizer is not None:
+            if not user.name:
+                self._drain()
+                self._reply(401, status_body(401, "Unauthorized", "Unauthorized"))
+                return
+            if not fake.authorizer.allows(user, info):
+                self._drain()
+                body = status_body(403, "Forbidden", forbidden_message(user, info))
+                body["details"] = forbidden_details(info)
+                self._reply(403, body)
+                return
+        self._serve_authorized(method)
+
+    def _serve_authorized(self, method: str) -> None:
+        fake = self.fake
         try:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
