@@ -331,3 +331,22 @@ def test_the_agent_keeps_its_labels_on_its_node_and_removes_its_stale_ones(
         assert "nvidia.com/mig-1g.10gb.count" in set(want) - set(now)
         eventually(lambda: node_labels_now(http)[0] == others | now)
         assert node_labels_now(http)[1][OWNED_LABELS_ANNOTATION].split(",") == sorted(now)
+
+
+def test_an_allocate_of_the_schedulers_device_gone_unhealthy_is_refused(
+    fake: FakeApiServer, http: httpx2.Client, tmp_path: Path, node_plan: NodePlan
+) -> None:
+    create(http, gpu_pod("unlucky", {"nvidia.com/gpu": "1"}, whole(NODE, 2), T0))
+    with agent_on(fake, tmp_path) as (agent, kubelet):
+        plugin = kubelet.plugin("nvidia.com/gpu")
+        (gpu2,) = ids_of(node_plan, "gpu2")
+        assert isinstance(agent.backend, FakeBackend)
+        agent.backend.inject(2, xid=79)
+        plugin.wait_for(lambda devices: devices.get(gpu2) == "Unhealthy")
+        with pytest.raises(grpc.RpcError) as err:
+            plugin.allocate([gpu2])
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert f"pod default/unlucky container c0: assigned device(s) [{gpu2}] are unhealthy" in (
+            str(err.value.details())
+        )
+        assert not allocated(http, "unlucky")

@@ -18,7 +18,9 @@ Allocate hands the container its devices by the configured device list strategie
 NVIDIA device plugin does: NVIDIA_VISIBLE_DEVICES with the GPU and MIG UUIDs (envvar), one
 /dev/null mount per UUID under /var/run/nvidia-container-devices (volume-mounts), CDI device
 names in a cdi.k8s.io/ annotation (cdi-annotations) or in the CDI field of the response
-(cdi-cri). MPS replicas also get the MPS pipe and log directories.
+(cdi-cri). MPS replicas also get the MPS pipe and log directories. A container given a
+fraction of a GPU (only with API access, from the scheduler's assignment: `gpuplane.node.
+assigned`) gets that GPU as above plus its share as environment (`fraction_envs`).
 """
 
 from __future__ import annotations

@@ -119,9 +119,17 @@ class PodBook:
         meta = obj.get("metadata") or {}
         key: PodKey = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         with self.lock:
-            self._pods.pop(key, None)
+            before = self._pods.pop(key, None)
             self._unassigned.pop(key, None)
             self._read(key, obj)
+            now = self._pods.get(key)
+            if (
+                before is not None
+                and now is not None
+                and (now.uid, now.shares) == (before.uid, before.shares)
+            ):
+                # A status update must not forget the containers already served.
+                now.served = before.served
             self._version += 1
             self.lock.notify_all()
 
@@ -131,6 +139,7 @@ class PodBook:
         with self.lock:
             self._pods.pop(key, None)
             self._unassigned.pop(key, None)
+            self._allocated.discard(str(meta.get("uid") or ""))
             self._version += 1
             self.lock.notify_all()
 
