@@ -131,3 +131,16 @@ def test_a_fraction_may_take_any_device_of_its_gpu() -> None:
     gpu2 = [d.id for d in plan(FOUR_A100).devices if d.gpu.index == 2]
     assert share.slots == (tuple(gpu2),)
     assert share.pick(["x", *gpu2]) == gpu2 and share.pick(["x"]) is None
+
+
+def test_a_pod_updated_between_match_and_serve_is_still_served_once() -> None:
+    b = book()
+    b.update(pod("racy", whole(0, 1), containers=2))
+    found = b.match(GPU, 1)
+    assert found is not None and found[1] == 0
+    b.update(pod("racy", whole(0, 1), containers=2))  # the watch replaces the entry meanwhile
+    assert not b.serve(*found)
+    second = b.match(GPU, 1)
+    assert second is not None and second[1] == 1
+    assert b.serve(*second)
+    assert b.match(GPU, 1) is None and b.pending(GPU) == []

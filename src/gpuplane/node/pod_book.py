@@ -256,10 +256,15 @@ class PodBook:
     def serve(self, pod: BookedPod, index: int) -> bool:
         """Mark one share served; True when the pod now has all its devices."""
         with self.lock:
+            # The watch may have replaced the pod's entry since it was matched: mark the live one.
+            current = self._pods.get(pod.key)
+            if current is not None and current.uid == pod.uid and current.shares == pod.shares:
+                pod = current
             pod.served.add(index)
             if pod.done:
                 self._allocated.add(pod.uid)
-                self._pods.pop(pod.key, None)
+                if current is pod:
+                    del self._pods[pod.key]
                 self._version += 1
                 self.lock.notify_all()
                 return True
