@@ -30,6 +30,7 @@ from gpuplane.node.labels import NFD_FEATURES_DIR, NFD_FILE_NAME, feature_file, 
 from gpuplane.sharing import DevicePluginConfig
 
 if TYPE_CHECKING:
+    from gpuplane.node.apiserver import ApiAccess
     from gpuplane.telemetry.exporter import GpuExporter
 
 node_app = typer.Typer(
@@ -150,6 +151,25 @@ def labels(
         out.print(f"wrote {len(text.splitlines()) - 1} labels to {output}", highlight=False)
 
 
+def _api_access(
+    kubeconfig: Path | None, context: str | None, node_name: str | None
+) -> ApiAccess | None:
+    """API access when asked for (a flag, or in a pod given NODE_NAME); None keeps it off."""
+    in_pod = "KUBERNETES_SERVICE_HOST" in os.environ and bool(os.environ.get("NODE_NAME"))
+    if kubeconfig is None and context is None and node_name is None and not in_pod:
+        return None
+    from gpuplane.live.kube import load_config as load_kubeconfig
+    from gpuplane.node.apiserver import ApiAccess
+
+    name = node_name or os.environ.get("NODE_NAME")
+    if not name:
+        raise InputError(
+            "API access needs this node's name",
+            hint="pass --node-name, or set NODE_NAME from spec.nodeName (the downward API)",
+        )
+    return ApiAccess(load_kubeconfig(kubeconfig, context), name)
+
+
 def node_agent(
     backend: BackendName = _BACKEND,
     inventory: Path | None = _INVENTORY,
@@ -192,6 +212,20 @@ def node_agent(
     ),
     pod_resources: Path | None = _POD_RESOURCES,
     log_level: LogLevel = typer.Option(LogLevel.INFO, "--log-level", help="How much to log."),
+    kubeconfig: Path | None = typer.Option(
+        None,
+        "--kubeconfig",
+        help="Reach the API server with this kubeconfig (in a pod: the service account). With "
+        "API access the agent hands the kubelet the devices the gpuplane scheduler chose and "
+        "patches its Node's GPU labels.",
+    ),
+    context: str | None = typer.Option(None, "--context", help="The kubeconfig context to use."),
+    node_name: str | None = typer.Option(
+        None,
+        "--node-name",
+        help="This node's name, to watch only its pods and patch only its Node (default: "
+        "$NODE_NAME, which a DaemonSet sets from spec.nodeName). Turns API access on.",
+    ),
 ) -> None:
     """Run the node agent: labels, CDI spec, device plugins, health and metrics, until SIGTERM."""
     # Imported here: gRPC is only needed by the agent, not by every gpuplane command.
@@ -207,6 +241,7 @@ def node_agent(
         labels_file=labels_file,
         policy=XidPolicy.from_env(os.environ),
         hold_down=hold_down,
+        api=_api_access(kubeconfig, context, node_name),
     )
     source = _backend(backend, inventory)
     agent = NodeAgent(source, _config(config), options)

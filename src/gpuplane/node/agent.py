@@ -2,8 +2,9 @@
 
 Start-up, in order: read the inventory from the backend; plan the node's devices under the
 sharing config (`gpuplane.node.devices`); write the GFD labels as an NFD feature file and the
-CDI spec, when asked; serve one DevicePlugin per resource on its socket in the kubelet's
-directory; register each with the kubelet. Then two threads run until `stop()`:
+CDI spec, when asked; with API access, watch the pods bound to this node and keep the Node's
+labels (`gpuplane.node.apiserver`); serve one DevicePlugin per resource on its socket in the
+kubelet's directory; register each with the kubelet. Then two threads run until `stop()`:
 
 * health: takes the backend's events, applies the XID policy, probes sick devices for
   recovery, and publishes the unhealthy set; every ListAndWatch stream wakes on a change and
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from gpuplane.errors import InputError, Location
 from gpuplane.node.allocate import CDI_STRATEGIES, AllocateOptions, DeviceListStrategy
+from gpuplane.node.apiserver import ApiAccess, NodeApi
 from gpuplane.node.backend import Backend
 from gpuplane.node.cdi import cdi_spec, write_spec
 from gpuplane.node.devices import NodePlan, plan_node
@@ -64,6 +66,9 @@ class AgentOptions:
     poll_interval: float = 0.2
     register_timeout: float = 5.0
     socket_prefix: str = "gpuplane"
+    #: API access scoped to this node: the scheduler's device choices and the Node's labels;
+    #: None serves as the NVIDIA plugin does, with labels in the feature file only.
+    api: ApiAccess | None = None
 
 
 class NodeAgent:
@@ -88,6 +93,7 @@ class NodeAgent:
         self.plan: NodePlan | None = None
         self.board: HealthBoard | None = None
         self.tracker: HealthTracker | None = None
+        self.api: NodeApi | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,6 +132,10 @@ class NodeAgent:
             with _writing(opts.cdi_dir, "the CDI spec"):
                 path = write_spec(cdi_spec(inventory), opts.cdi_dir)
             log_event(log, logging.INFO, "CDI spec written", file=str(path))
+        if opts.api is not None:
+            self.api = NodeApi(opts.api, plan, node_labels(plan))
+            self.api.start()
+        assigned = self.api.assigned if self.api is not None else None
         uuids = [gpu.uuid for gpu in inventory.gpus]
         uuids += [mig.uuid for gpu in inventory.gpus for mig in gpu.mig_devices]
         parents = inventory.parents()
@@ -136,7 +146,13 @@ class NodeAgent:
             opts.kubelet_dir.mkdir(parents=True, exist_ok=True)
         for resource, devices in plan.resources().items():
             service = DevicePluginService(
-                resource, devices, plan.sharing, self.board, allocate_options, self._stopping
+                resource,
+                devices,
+                plan.sharing,
+                self.board,
+                allocate_options,
+                self._stopping,
+                assigned,
             )
             socket = opts.kubelet_dir / socket_name(resource, opts.socket_prefix)
             server = PluginServer(service, socket)
@@ -163,6 +179,9 @@ class NodeAgent:
             log_event(log, logging.INFO, "stopped", resource=resource)
         self._servers.clear()
         self._registered.clear()
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         self.backend.close()
 
     def run(self, until: threading.Event) -> None:

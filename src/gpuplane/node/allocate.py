@@ -18,7 +18,9 @@ Allocate hands the container its devices by the configured device list strategie
 NVIDIA device plugin does: NVIDIA_VISIBLE_DEVICES with the GPU and MIG UUIDs (envvar), one
 /dev/null mount per UUID under /var/run/nvidia-container-devices (volume-mounts), CDI device
 names in a cdi.k8s.io/ annotation (cdi-annotations) or in the CDI field of the response
-(cdi-cri). MPS replicas also get the MPS pipe and log directories.
+(cdi-cri). MPS replicas also get the MPS pipe and log directories. A container given a
+fraction of a GPU (only with API access, from the scheduler's assignment: `gpuplane.node.
+assigned`) gets that GPU as above plus its share as environment (`fraction_envs`).
 """
 
 from __future__ import annotations
@@ -126,6 +128,27 @@ def allocate(
         envs.update(envs_mps)
         mounts += mounts_mps
     return ContainerAllocation(envs, tuple(mounts), annotations, cdi_devices)
+
+
+def fraction_envs(shares: Sequence[tuple[int, int]]) -> dict[str, str]:
+    """The environment of a container given fractions of GPUs: (milli-GPU, MiB) per GPU.
+
+    HAMi-core's names, so that its in-container limiter (when the image carries it) enforces
+    the share: CUDA_DEVICE_MEMORY_LIMIT_<i> (MiB, "m" suffix) per visible GPU and
+    CUDA_DEVICE_SM_LIMIT (percent of the GPU's compute); and gpuplane's own, which state the
+    share whatever enforces it: GPUPLANE_GPU_MILLI and GPUPLANE_GPU_MEMORY_MIB, one value per GPU.
+    """
+    envs = {
+        "GPUPLANE_GPU_MILLI": ",".join(str(milli) for milli, _ in shares),
+        "GPUPLANE_GPU_MEMORY_MIB": ",".join(str(memory) for _, memory in shares),
+    }
+    for index, (_, memory) in enumerate(shares):
+        if memory > 0:
+            envs[f"CUDA_DEVICE_MEMORY_LIMIT_{index}"] = f"{memory}m"
+    milli = max((m for m, _ in shares), default=0)
+    if milli > 0:
+        envs["CUDA_DEVICE_SM_LIMIT"] = str(-(-milli // 10))  # percent, rounded up
+    return envs
 
 
 def _mps(resource: str, host_root: str) -> tuple[dict[str, str], list[Mount]]:

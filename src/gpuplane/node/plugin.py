@@ -25,8 +25,10 @@ from gpuplane.node.allocate import (
     AllocationError,
     ContainerAllocation,
     allocate,
+    fraction_envs,
     preferred_allocation,
 )
+from gpuplane.node.assigned import AssignedDevices
 from gpuplane.node.devices import PluginDevice
 from gpuplane.node.kubelet_api import HEALTHY, UNHEALTHY
 from gpuplane.node.logs import get_logger, log_event
@@ -89,6 +91,7 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
         board: HealthBoard,
         options: AllocateOptions,
         stopping: threading.Event,
+        assigned: AssignedDevices | None = None,
     ) -> None:
         self.resource = resource
         self.devices = devices
@@ -97,6 +100,8 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
         self._board = board
         self._options = options
         self._stopping = stopping
+        #: With API access: the scheduler's device choices; None answers as the NVIDIA plugin.
+        self._assigned = assigned
 
     def device_list(self) -> api.ListAndWatchResponse:
         """Every device of the resource with its health and NUMA node."""
@@ -156,13 +161,15 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
     ) -> api.PreferredAllocationResponse:
         responses = []
         for req in request.container_requests:
+            available, must = list(req.available_deviceIDs), list(req.must_include_deviceIDs)
             try:
-                ids = preferred_allocation(
-                    list(req.available_deviceIDs),
-                    list(req.must_include_deviceIDs),
-                    req.allocation_size,
-                    self.devices,
-                )
+                ids = None
+                if self._assigned is not None:
+                    ids = self._assigned.preferred(
+                        self.resource, available, must, req.allocation_size
+                    )
+                if ids is None:
+                    ids = preferred_allocation(available, must, req.allocation_size, self.devices)
             except AllocationError as exc:
                 self._refuse(context, "GetPreferredAllocation", exc)
             responses.append(api.ContainerPreferredAllocationResponse(deviceIDs=ids))
@@ -174,15 +181,28 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
         responses = []
         for req in request.container_requests:
             ids = list(req.devices_ids)
+            claim = None
             try:
+                if self._assigned is not None:
+                    claim = self._assigned.claim(self.resource, ids, self._healthy)
                 given = allocate(
                     ids, self._by_id, self._sharing, self._options, str(uuidlib.uuid4())
                 )
             except AllocationError as exc:
                 self._refuse(context, "Allocate", exc)
-            log_event(log, logging.INFO, "allocated", resource=self.resource, devices=ids)
+            fields: dict[str, object] = {"resource": self.resource, "devices": ids}
+            if claim is not None and self._assigned is not None:
+                fields["pod"] = claim.share.pod_name
+                if claim.share.fraction:
+                    given.envs.update(fraction_envs(claim.share.fraction))
+                self._assigned.commit(claim)
+            log_event(log, logging.INFO, "allocated", **fields)
             responses.append(_response(given))
         return api.AllocateResponse(container_responses=responses)
+
+    def _healthy(self, device_id: str) -> bool:
+        device = self._by_id.get(device_id)
+        return device is not None and self._board.healthy(device.uuid)
 
     def PreStartContainer(
         self, request: api.PreStartContainerRequest, context: grpc.ServicerContext

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from gpuplane.errors import InputError, Location
 
@@ -95,3 +96,35 @@ def decode_assignment(text: str, where: Location | None = None) -> DeviceAssignm
         gpu_memory_mib=tuple(t[2] for t in triples),
         devices=tuple(devices),
     )
+
+
+# ------------------------------------------------- the hand-over to the node agent's plugin
+
+#: When the scheduler chose the pod's devices: RFC 3339 in UTC with microseconds, written with
+#: DEVICES_ANNOTATION (or in the Binding's annotations). The kubelet's Allocate names no pod, so
+#: the node agent gives a request to the pending pod bound longest ago (HAMi and Volcano match
+#: by their bind-time annotations the same way).
+BIND_TIME_ANNOTATION = "gpuplane.io/bind-time"
+#: Written by the node agent once the kubelet has been given the pod's devices, so that no
+#: later request of the same shape is matched to the pod again.
+ALLOCATED_ANNOTATION = "gpuplane.io/allocated"
+ALLOCATED = "true"
+
+
+def encode_bind_time(when: datetime) -> str:
+    """The bind-time annotation's value for an aware datetime."""
+    if when.tzinfo is None:
+        raise ValueError("bind time must carry a time zone")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def decode_bind_time(text: str, where: Location | None = None) -> datetime:
+    """Read a bind time (or any RFC 3339 time) back; a malformed one is an InputError."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        where = (where or Location()).child(f"metadata.annotations[{BIND_TIME_ANNOTATION}]")
+        raise InputError(
+            f"malformed bind time {text!r}: not an RFC 3339 time", where=where
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
