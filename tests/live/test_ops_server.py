@@ -68,6 +68,19 @@ def test_a_check_that_raises_fails_with_its_error() -> None:
     run(scenario())
 
 
+def test_a_boolean_check_works_as_is() -> None:
+    synced = [False]
+
+    async def scenario() -> None:
+        async with OpsServer(CollectorRegistry(), lambda: synced[0]) as ops:
+            reply = await get(ops, "/readyz")
+            assert (reply.status_code, reply.text) == (503, "not ready: check failed\n")
+            synced[0] = True
+            assert (await get(ops, "/readyz")).status_code == 200
+
+    run(scenario())
+
+
 def test_metrics_head_unknown_paths_and_methods() -> None:
     registry = CollectorRegistry()
     Counter("gpuplane_test_things", "Things.", registry=registry).inc(3)

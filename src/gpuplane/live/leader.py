@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import httpx2
 
 from gpuplane.live.kube import ApiStatusError, api_path
+from gpuplane.live.logs import fields
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +175,21 @@ class LeaderElector:
     async def run(self) -> None:
         """Campaign until elected, lead until the lease is lost; on cancel, maybe release it."""
         leading_task: asyncio.Task[None] | None = None
+        release = False
         try:
-            log.info("attempting to acquire leader lease %s", self.describe())
+            log.info("attempting to acquire leader lease", extra=self._fields())
             await self._acquire()
             self._leading = True
             self._status(True)
-            log.info("successfully acquired lease %s", self.describe())
+            log.info("successfully acquired lease", extra=self._fields())
             leading_task = self._start_leading()
             await self._renew()
-            log.info("stopped leading: failed to renew lease %s", self.describe())
+            log.info("failed to renew lease: stopped leading", extra=self._fields())
         except asyncio.CancelledError:
-            await self._stop(leading_task, release=self.release_on_cancel)
+            release = self.release_on_cancel
             raise
-        await self._stop(leading_task, release=False)
+        finally:  # also when a callback raised: never leave is_leader() true behind us
+            await self._stop(leading_task, release)
 
     async def _acquire(self) -> None:
         while True:
@@ -223,7 +226,7 @@ class LeaderElector:
         try:
             return await self._try_acquire_or_renew(sent)
         except (ApiStatusError, httpx2.HTTPError) as err:
-            log.warning("leader election request on %s failed: %s", self.describe(), err)
+            log.warning("leader election request failed", extra=self._fields(err=str(err)))
             return False
 
     async def _try_acquire_or_renew(self, sent: float) -> bool:
@@ -274,7 +277,7 @@ class LeaderElector:
         else:
             reply = await self.http.put(self.path, json=body)
         if reply.status_code == 409:
-            log.info("lease %s was written by another candidate first", self.describe())
+            log.info("lease written by another candidate first", extra=self._fields())
             return False
         written = _json(reply)
         self._resource_version = str(written["metadata"]["resourceVersion"])
@@ -325,18 +328,21 @@ class LeaderElector:
                 if await self._write("PUT", empty, self._resource_version):
                     self._observe(empty, self.clock())
                     self._renewed_at = None
-                    log.info("released lease %s", self.describe())
+                    log.info("released lease", extra=self._fields())
         except (ApiStatusError, httpx2.HTTPError, TimeoutError) as err:
-            log.warning("failed to release lease %s: %s", self.describe(), err)
+            log.warning("failed to release lease", extra=self._fields(err=str(err)))
 
     def _report_transition(self) -> None:
         holder = self.leader()
         if holder == self._reported_leader:
             return
         self._reported_leader = holder
-        log.info("new leader for lease %s: %s", self.describe(), holder or "<none>")
+        log.info("new leader", extra=self._fields(leader=holder))
         if self.callbacks.on_new_leader is not None:
             self.callbacks.on_new_leader(holder)
+
+    def _fields(self, **more: str) -> dict[str, Any]:
+        return fields(lease=self.describe(), identity=self.identity, **more)
 
     def _status(self, leading: bool) -> None:
         if self.metric is not None:

@@ -2,7 +2,7 @@
 
 It runs on the scheduler's event loop (asyncio), so a scrape reads the scheduler's state between
 two of its steps, never in the middle of one, and needs no lock. Checks are plain callables that
-answer None when fine and a reason otherwise:
+answer None (or True) when fine, and a reason (or False) otherwise:
 * /livez: the process answers (200 "ok"); a kubelet restarts the pod when it stops answering.
 * /healthz: liveness plus the checks given (e.g. the elector's watchdog, `LeaderElector.check`),
   500 naming the failed check, as kube-scheduler's healthz does with its leader-election check.
@@ -22,7 +22,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 log = logging.getLogger(__name__)
 
-Check = Callable[[], str | None]
+Check = Callable[[], bool | str | None]
 _TEXT = "text/plain; charset=utf-8"
 _READ_TIMEOUT_S = 5.0
 
@@ -137,8 +137,11 @@ class OpsServer:
 
 
 def _run(check: Check) -> str | None:
-    """A check's answer; one that raises is failing, with its error as the reason."""
+    """None when the check passes, else why not; one that raises fails with its error."""
     try:
-        return check()
+        answer = check()
     except Exception as err:
         return f"{type(err).__name__}: {err}"
+    if answer is None or answer is True:
+        return None
+    return "check failed" if answer is False else answer
