@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gpuplane.cluster import ClusterState
 from gpuplane.placement.fragmentation import FragmentationMeter
 from gpuplane.queueing import CycleResult, Queueing
 
@@ -82,7 +83,7 @@ class ControlPlaneMetrics(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._queue_metrics()
-        yield from self._cluster_metrics()
+        yield from cluster_gpu_metrics(self._queueing.state, self._fragmentation)
 
     def _queue_metrics(self) -> Iterator[Metric]:
         q = self._queueing
@@ -134,25 +135,31 @@ class ControlPlaneMetrics(Collector):
             _add(borrowing, cohort, name, limits)
         yield from (usage, nominal, borrowing)
 
-    def _cluster_metrics(self) -> Iterator[Metric]:
-        state = self._queueing.state
+
+def cluster_gpu_metrics(
+    state: ClusterState, fragmentation: FragmentationMeter | None = None
+) -> Iterator[Metric]:
+    """gpuplane's cluster GPU gauges, read now: capacity, allocation and FGD's fragmentation.
+
+    Shared by every collector that holds a ClusterState (this engine's, the live scheduler's).
+    """
+    yield _gauge(
+        "gpuplane_cluster_gpu_capacity_milli",
+        "The cluster's GPUs, in milli-GPU (1000 per GPU).",
+        1000 * state.total_gpus,
+    )
+    yield _gauge(
+        "gpuplane_cluster_gpu_allocated_milli",
+        "GPU allocated to pods, in milli-GPU.",
+        state.allocated_gpu_milli(),
+    )
+    if fragmentation is not None:
         yield _gauge(
-            "gpuplane_cluster_gpu_capacity_milli",
-            "The cluster's GPUs, in milli-GPU (1000 per GPU).",
-            1000 * state.total_gpus,
+            "gpuplane_cluster_gpu_fragmentation_milli",
+            "FGD's fragmentation F(M): free GPU the expected task shapes could not use, in "
+            "milli-GPU.",
+            fragmentation.amount(),
         )
-        yield _gauge(
-            "gpuplane_cluster_gpu_allocated_milli",
-            "GPU allocated to pods, in milli-GPU.",
-            state.allocated_gpu_milli(),
-        )
-        if self._fragmentation is not None:
-            yield _gauge(
-                "gpuplane_cluster_gpu_fragmentation_milli",
-                "FGD's fragmentation F(M): free GPU the expected task shapes could not use, in "
-                "milli-GPU.",
-                self._fragmentation.amount(),
-            )
 
 
 def _add(
