@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +13,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from gpuplane.node import FakeBackend, cdi_spec, write_spec
+from gpuplane.node.cdi import validate_spec
 from node_helpers import A100
 
 from helpers import TESTS
 
 SCHEMA_DIR = TESTS / "data" / "cdi"
-# The CDI parser's rules (pkg/parser): names of devices, vendors and classes.
-DEVICE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.:-]*[A-Za-z0-9])?$")
-KIND = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]/[A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9]$")
 
 INVENTORY = f"""
 node: n1
@@ -46,17 +44,27 @@ def validator(definition: str | None = None) -> jsonschema.Draft7Validator:
 
 def check(spec: dict[str, Any]) -> None:
     validator().validate(spec)
-    # The schema leaves the spec-level edits unchecked; check them against their definition.
-    validator("containerEdits").validate(spec["containerEdits"])
-    assert KIND.match(spec["kind"])
-    for device in spec["devices"]:
-        assert DEVICE_NAME.match(device["name"]), device["name"]
+    validate_spec(spec)  # the CDI library's own checks (names, version, edits)
 
 
 def test_spec_validates_against_the_cdi_schema() -> None:
     spec = cdi_spec(FakeBackend(text=INVENTORY).inventory())
     check(spec)
-    assert spec["cdiVersion"] == "0.3.0" and spec["kind"] == "nvidia.com/gpu"
+    # Device names starting with a digit ("0", "0:1") need 0.5.0; the CDI library refuses
+    # the spec when it declares less.
+    assert spec["cdiVersion"] == "0.5.0" and spec["kind"] == "nvidia.com/gpu"
+    spec["cdiVersion"] = "0.3.0"
+    with pytest.raises(ValueError, match=r"must be at least v0\.5\.0"):
+        validate_spec(spec)
+
+
+def test_a_node_without_gpus_gets_no_spec_the_cdi_library_would_refuse() -> None:
+    inventory = FakeBackend(text=INVENTORY).inventory()
+    spec = cdi_spec(dataclasses.replace(inventory, gpus=()))
+    assert [d["name"] for d in spec["devices"]] == ["all"]
+    assert spec["cdiVersion"] == "0.3.0"  # no name starts with a digit
+    with pytest.raises(ValueError, match="'all' has no container edits"):
+        validate_spec(spec)
 
 
 def test_schema_check_is_not_vacuous() -> None:
@@ -116,3 +124,11 @@ def test_write_spec_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> N
     write_spec(spec, target)
     assert [p.name for p in target.iterdir()] == [path.name]
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_write_spec_refuses_a_spec_the_cdi_library_would_refuse(tmp_path: Path) -> None:
+    spec = cdi_spec(FakeBackend(text=INVENTORY).inventory())
+    spec["devices"].append(dict(spec["devices"][0]))  # the same name twice
+    with pytest.raises(ValueError, match="twice"):
+        write_spec(spec, tmp_path)
+    assert list(tmp_path.iterdir()) == []
