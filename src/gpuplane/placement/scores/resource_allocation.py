@@ -33,7 +33,9 @@ def allocatable_and_requested(cycle: Cycle, resource: str) -> tuple[IntArray, In
     if resource == CPU:
         return state.cpu_alloc, state.cpu_alloc - state.cpu_free + pod.cpu_milli
     if resource == MEMORY:
-        return state.mem_alloc, state.mem_alloc - state.mem_free + pod.memory_mib
+        # In bytes, as upstream: the same ratios as MiB for MiB-sized amounts, exact otherwise.
+        alloc_bytes = state.mem_alloc_bytes
+        return alloc_bytes, alloc_bytes - state.mem_free_bytes + pod.memory_request_bytes
     zero = np.zeros(len(state), dtype=np.int64)
     if resource == GPU:
         # Like kube-scheduler, an extended resource the pod does not ask for drops out.
