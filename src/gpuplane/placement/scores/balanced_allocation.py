@@ -17,6 +17,7 @@ from gpuplane.placement.framework import MAX_NODE_SCORE, Cycle
 from gpuplane.placement.scores.resource_allocation import (
     DEFAULT_WEIGHTS,
     allocatable_and_requested,
+    pod_request,
 )
 
 
@@ -29,6 +30,10 @@ class BalancedAllocationScore:
 
     def score(self, cycle: Cycle) -> IntArray:
         n = len(cycle.state)
+        if not any(pod_request(cycle.pod, r) for r in self.resources):
+            # Upstream skips best-effort pods (kubernetes#129138): else they would all follow
+            # the most balanced node.
+            return np.zeros(n, dtype=np.int64)
         fractions, present = [], []
         for resource in self.resources:
             alloc, requested = allocatable_and_requested(cycle, resource)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.cluster.state import IntArray
+from gpuplane.objects.pod import Pod
 from gpuplane.placement.framework import Cycle
 
 CPU, MEMORY = "cpu", "memory"
@@ -49,6 +50,17 @@ def allocatable_and_requested(cycle: Cycle, resource: str) -> tuple[IntArray, In
         return zero, zero
     alloc = state.ext_alloc[:, col]
     return alloc, alloc - state.ext_free[:, col] + int(pod.extended.get(resource, 0))
+
+
+def pod_request(pod: Pod, resource: str) -> int:
+    """What the pod asks of one resource, in the units `allocatable_and_requested` uses."""
+    if resource == CPU:
+        return pod.cpu_milli
+    if resource == MEMORY:
+        return pod.memory_request_bytes
+    if resource == GPU:
+        return pod.gpu.total_milli
+    return int(pod.extended.get(resource, 0))
 
 
 def weighted_score(cycle: Cycle, weights: Mapping[str, int], per_resource: PerResource) -> IntArray:
