@@ -2,21 +2,25 @@
 
 Source: kubernetes/kubernetes, pkg/scheduler/framework/plugins/noderesources/fit_test.go at
 commit 24fbb13eafec665e6f4b64961930774babd8b6d1 (TestEnoughRequests, TestNotEnoughRequests,
-TestStorageRequests). Upstream's node has 10 millicores, 20 bytes of memory, 32 pods, 5
-example.com/aaa, 20 bytes of ephemeral-storage and 5 bytes of hugepages-2Mi; gpuplane reads the
-same quantities and compares memory in bytes. A case's expected reasons are upstream's status
-reasons for the node; gpuplane reports them in its FitError histogram.
-Not ported (2): "skip checking ignored extended resource" and "... via resource groups"
+TestStorageRequests, TestRestartableInitContainers, TestFitScore). Upstream's node has 10
+millicores, 20 bytes of memory, 32 pods, 5 example.com/aaa, 20 bytes of ephemeral-storage and 5
+bytes of hugepages-2Mi; gpuplane reads the same quantities and compares memory in bytes. A
+case's expected reasons are upstream's status reasons for the node; gpuplane reports them in its
+FitError histogram.
+Not ported (10): "skip checking ignored extended resource" and "... via resource groups"
 (NodeResourcesFitArgs.ignoredResources / ignoredResourceGroups are not modelled: gpuplane has no
-scheduler-extender split of resources).
+scheduler-extender split of resources); two sidecar-gate-disabled cases and six TestFitScore
+cases, each said where its table is. TestPreFilterDisabled and TestEventsToRegister test Go
+wiring, not behaviour, and are not ported.
 """
 
 from __future__ import annotations
 
 import pytest
-from kube_scheduler_harness import cluster, node, pod, schedule
+from kube_scheduler_harness import cluster, node, pod, schedule, scores
 
 from gpuplane.placement import Placement, Unschedulable
+from gpuplane.placement.scores import LeastAllocatedScore, MostAllocatedScore
 
 A, B = "example.com/aaa", "example.com/bbb"
 K8S_A, K8S_B = "kubernetes.io/something", "subdomain.kubernetes.io/something"
@@ -161,3 +165,50 @@ def test_storage_requests(app, used, expected):
         [node("node", allocatable(10, 20, 32, 5, 20, 5))], [pod("e", used, node_name="node")]
     )
     check(state, pod("p", *app), expected)
+
+
+# TestRestartableInitContainers: with SidecarContainers on (GA, always on in gpuplane), a pod
+# with or without a restartable init container fits a node with room for one pod. The two
+# "... if sidecar containers is disabled" cases are not ported (the gate cannot be turned off).
+SIDECAR_CASES = [
+    ("allow pod without restartable init containers if sidecar containers is enabled", False),
+    ("allow pod with restartable init containers if sidecar containers is enabled", True),
+]
+
+
+@pytest.mark.parametrize(
+    "sidecar", [c[1] for c in SIDECAR_CASES], ids=[c[0] for c in SIDECAR_CASES]
+)
+def test_restartable_init_containers(sidecar):
+    p = pod("p")
+    if sidecar:
+        p["spec"]["initContainers"] = [
+            {"name": "restartable-init", "image": "pause", "restartPolicy": "Always"}
+        ]
+    state = cluster([node("node", allocatable(0, 0, 1, 0, 0, 0))])
+    check(state, p, set())
+
+
+# TestFitScore: the NodeResourcesFit score under the two strategies gpuplane has. Not ported
+# (6): the RequestedToCapacityRatio cases (strategy not modelled) and the "... if PreScore is
+# not called" repeats (no separate PreScore step).
+SCORE_CASES = [
+    ("test case for ScoringStrategy MostAllocated", MostAllocatedScore, [67, 36]),
+    ("test case for ScoringStrategy LeastAllocated", LeastAllocatedScore, [32, 63]),
+]
+
+
+@pytest.mark.parametrize(
+    "strategy, expected", [c[1:] for c in SCORE_CASES], ids=[c[0] for c in SCORE_CASES]
+)
+def test_fit_score(strategy, expected):
+    nodes = [
+        node("node1", {"cpu": "4000", "memory": "10000"}),
+        node("node2", {"cpu": "6000", "memory": "10000"}),
+    ]
+    existing = [
+        pod("e", {"cpu": "2000", "memory": "4000"}, node_name="node1"),
+        pod("e", {"cpu": "1000", "memory": "2000"}, node_name="node2"),
+    ]
+    got = scores(strategy(), cluster(nodes, existing), pod("p", {"cpu": "1000", "memory": "2000"}))
+    assert got == expected
