@@ -48,7 +48,7 @@ def test_examples_place_and_explain():
     assert "a100-0" in out
     assert (
         "serving/triton-inference: 0/12 nodes are available: 4 Insufficient nvidia.com/gpu, "
-        "8 node(s) had untolerated taint {nvidia.com/gpu: present}." in out
+        "8 node(s) had untolerated taint(s)." in out
     )
     assert "4/5 pods placed, 1 unschedulable." in out
 

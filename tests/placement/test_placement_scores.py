@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from gpuplane.catalog.resources import GPU
 from gpuplane.cluster import ClusterState
 from gpuplane.placement import Placement, Scheduler
+from gpuplane.placement.profiles import Profile, default_filters
+from gpuplane.placement.scores import MostAllocatedScore
 
 from helpers import FRACTIONAL, cpu_node, fraction, gpu_node, pod, whole
 
@@ -29,17 +32,24 @@ def test_least_allocated_spreads_and_most_allocated_packs():
 
 def test_least_allocated_score_is_kubes_integer_formula():
     # cpu: (96000 - 30000) * 100 // 96000 = 68 ; memory: (1048576 - 100000) * 100 // 1048576 = 90
+    # Beside it, with kube's default weights: TaintToleration 3 x 100 (no taints),
+    # NodeAffinity 2 x 0 (no preferences), BalancedAllocation 1 x int(100 * (1 - |0.3125 -
+    # 0.0954| / 2)) = 89.
     state = ClusterState([gpu_node("a")])
     d = Scheduler(state, "least-allocated").schedule(
         pod("p", whole(1), cpu_milli=30_000, memory_mib=100_000)
     )
-    assert isinstance(d, Placement) and d.score == (68 + 90) // 2
+    assert isinstance(d, Placement) and d.score == 3 * 100 + (68 + 90) // 2 + 89
 
 
 def test_most_allocated_weighs_gpu_only_for_gpu_pods():
     # Node a is fuller in CPU, node b in GPU. A GPU pod prefers b (GPU weight 3); a CPU pod a.
+    # The MostAllocated plugin alone: in the profile BalancedAllocation may outvote it.
     state = ClusterState([gpu_node("a"), gpu_node("b")])
-    sched = Scheduler(state, "most-allocated")
+    only = Profile(
+        "most-only", default_filters(), [(MostAllocatedScore({"cpu": 1, "memory": 1, GPU: 3}), 1)]
+    )
+    sched = Scheduler(state, only)
     sched.place(pod("cpu-hog", cpu_milli=48_000, node_name="a"))
     sched.place(pod("gpu-user", whole(6), cpu_milli=1000, node_name="b"))
     gpu_pod = sched.schedule(pod("g", whole(1)))

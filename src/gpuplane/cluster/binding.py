@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gpuplane.objects.pod import Pod
+from gpuplane.quantity import MIB
 
 MigLayout = tuple[tuple[str, int], ...]
 
@@ -24,7 +25,9 @@ class Binding:
     `gpus`, `gpu_milli` and `gpu_memory_mib` are parallel: one entry per device or fraction
     taken, so a GPU appears twice when two replicas of it go to one pod. `devices` names the
     advertised devices taken (empty for fractions, which take shares, not devices).
-    `extended` holds extended resources that are not backed by devices, as counts.
+    `extended` holds extended resources that are not backed by devices, as counts (and the
+    native ones NodeResourcesFit checks, ephemeral-storage and the like, in bytes or counts).
+    `memory_bytes` is the exact memory taken when known; None means `memory_mib` MiB.
     """
 
     pod: str  # namespace/name
@@ -36,6 +39,11 @@ class Binding:
     gpu_memory_mib: tuple[int, ...] = ()
     devices: tuple[str, ...] = ()
     extended: Mapping[str, int] = field(default_factory=dict)
+    memory_bytes: int | None = None
+
+    @property
+    def memory_taken_bytes(self) -> int:
+        return self.memory_mib * MIB if self.memory_bytes is None else self.memory_bytes
 
 
 @dataclass(frozen=True)
@@ -70,4 +78,5 @@ def binding_for(
         gpu_memory_mib=tuple(t[2] for t in triples),
         devices=tuple(devices),
         extended=dict(pod.extended if extended is None else extended),
+        memory_bytes=pod.memory_request_bytes,
     )

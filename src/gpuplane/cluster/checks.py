@@ -21,9 +21,9 @@ def check_binding(state: ClusterState, b: Binding) -> None:
     if not 0 <= i < len(state.nodes):
         raise CapacityError(f"no node with index {i}")
     name = state.nodes[i].name
-    if b.cpu_milli < 0 or b.memory_mib < 0:
+    if b.cpu_milli < 0 or b.memory_mib < 0 or b.memory_taken_bytes < 0:
         raise CapacityError(f"pod {b.pod}: negative request")
-    if b.cpu_milli > state.cpu_free[i] or b.memory_mib > state.mem_free[i]:
+    if b.cpu_milli > state.cpu_free[i] or b.memory_taken_bytes > state.mem_free_bytes[i]:
         raise CapacityError(f"pod {b.pod} does not fit on {name}: cpu or memory")
     if state.pods_free[i] < 1:
         raise CapacityError(f"pod {b.pod} does not fit on {name}: too many pods")
@@ -67,6 +67,8 @@ def check_invariants(state: ClusterState) -> None:
     """Raise AssertionError if any free amount left its bounds or bindings disagree with it."""
     assert (state.cpu_free >= 0).all() and (state.cpu_free <= state.cpu_alloc).all()
     assert (state.mem_free >= 0).all() and (state.mem_free <= state.mem_alloc).all()
+    assert (state.mem_free_bytes >= 0).all()
+    assert (state.mem_free_bytes <= state.mem_alloc_bytes).all()
     assert (state.pods_free >= 0).all() and (state.pods_free <= state.pods_alloc).all()
     assert (state.gpu_free_milli >= 0).all() and (state.gpu_free_milli <= 1000).all()
     assert (state.gpu_free_mem >= 0).all() and (state.gpu_free_mem <= state.gpu_mem_total).all()

@@ -41,6 +41,7 @@ from gpuplane.cluster.journal import (
     undo,
 )
 from gpuplane.objects.node import Node
+from gpuplane.quantity import MIB
 from gpuplane.sharing import Device, MigStrategy, SharingKind, initial_layout, node_devices
 
 IntArray = npt.NDArray[np.int64]
@@ -65,6 +66,13 @@ class ClusterState:
         self.pods_alloc: IntArray = np.array([x.pods for x in nodes], dtype=np.int64)
         self.cpu_free = self.cpu_alloc.copy()
         self.mem_free = self.mem_alloc.copy()
+        # Fit compares exact bytes, as kube-scheduler does: a node's allocatable rounds down to
+        # MiB and a request up, so in MiB a pod asking exactly a node's bytes would not fit.
+        # `mem_free` (MiB, for scores) is derived from the bytes after every change.
+        self.mem_alloc_bytes: IntArray = np.array(
+            [x.memory_allocatable_bytes for x in nodes], dtype=np.int64
+        )
+        self.mem_free_bytes = self.mem_alloc_bytes.copy()
         self.pods_free = self.pods_alloc.copy()
 
         self.gpu_count: IntArray = np.array([x.gpu_count for x in nodes], dtype=np.int64)
@@ -104,7 +112,8 @@ class ClusterState:
         # devices) and plain ones a Node manifest lists (RDMA, ...), counted as numbers.
         device_resources = {d.resource for ds in self.devices for d in ds}
         device_resources |= self._dynamic_mig_resources()
-        plain = {k for x in nodes for k in x.extended}
+        # Native resources a node reports (ephemeral-storage, hugepages-*) are plain columns too.
+        plain = {k for x in nodes for k in (*x.extended, *x.native)}
         self.ext_names: tuple[str, ...] = tuple(sorted(device_resources | plain))
         self.ext_col: dict[str, int] = {name: i for i, name in enumerate(self.ext_names)}
         self.ext_alloc: IntArray = np.zeros((n, len(self.ext_names)), dtype=np.int64)
@@ -114,7 +123,7 @@ class ClusterState:
             if node.sharing.dynamic_mig:
                 backed |= self._mig_resources_of(i)
             self.device_backed.append(backed)
-            for name, amount in node.extended.items():
+            for name, amount in (*node.extended.items(), *node.native.items()):
                 if name not in backed:
                     self.ext_alloc[i, self.ext_col[name]] = amount
         self.ext_free = self.ext_alloc.copy()
@@ -324,7 +333,8 @@ class ClusterState:
     def _apply(self, b: Binding, sign: int) -> None:
         i = b.node
         self.cpu_free[i] += sign * b.cpu_milli
-        self.mem_free[i] += sign * b.memory_mib
+        self.mem_free_bytes[i] += sign * b.memory_taken_bytes
+        self.mem_free[i] = self.mem_free_bytes[i] // MIB
         self.pods_free[i] += sign
         if b.gpus:
             idx = np.asarray(b.gpus)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gpuplane.errors import Location
 from gpuplane.objects.scheduling import Taint
+from gpuplane.quantity import MIB
 from gpuplane.sharing import EXCLUSIVE_NODE, NodeSharing
 
 
@@ -18,6 +19,9 @@ class Node:
     exclusive node), `gpu_model` the catalog product name when known (from the
     `nvidia.com/gpu.product` label). `extended` holds every other extended resource the
     node advertises (MIG profiles, shared replicas, RDMA, ...) as whole counts.
+    `memory_bytes` is the exact allocatable memory when known (read from a manifest;
+    `memory_mib` is it rounded down). `native` holds the other native resources the node
+    reports (ephemeral-storage, hugepages-<size> in bytes, `kubernetes.io/` ones as counts).
     """
 
     name: str
@@ -28,9 +32,16 @@ class Node:
     gpu_model: str | None = None
     gpu_memory_mib: int = 0
     extended: Mapping[str, int] = field(default_factory=dict)
+    memory_bytes: int | None = None
+    native: Mapping[str, int] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = False
     #: How the node's GPUs are shared; exclusive unless a spec, label or config says otherwise.
     sharing: NodeSharing = EXCLUSIVE_NODE
     source: Location = field(default_factory=Location)
+
+    @property
+    def memory_allocatable_bytes(self) -> int:
+        """Allocatable memory in bytes: exact when known, else `memory_mib` MiB."""
+        return self.memory_mib * MIB if self.memory_bytes is None else self.memory_bytes

@@ -14,7 +14,7 @@ from gpuplane.catalog.labels import MEMORY as GPU_MEMORY_LABEL
 from gpuplane.catalog.labels import PRODUCT as GPU_PRODUCT_LABEL
 from gpuplane.catalog.resources import GPU
 from gpuplane.objects.node import Node
-from gpuplane.objects.read_resources import CPU, MEMORY, is_extended
+from gpuplane.objects.read_resources import CPU, MEMORY, is_extended, is_native_scalar
 from gpuplane.objects.read_scheduling import read_taints
 from gpuplane.objects.yamlio import Field, Warn
 from gpuplane.quantity import mebibytes, millicores, to_bytes, whole
@@ -42,22 +42,27 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
             f"node {name} has no status.allocatable or status.capacity; it offers nothing",
         )
     cpu = memory = gpus = 0
+    memory_bytes: int | None = None
     pods = _DEFAULT_PODS
     extended: dict[str, int] = {}
+    native: dict[str, int] = {}
     # Capacities round down so that the brain never believes a node holds more than it does.
     for resource, value in resources.items():
         if resource == CPU:
             cpu = millicores(value.value, value.where, round_up=False)
         elif resource == MEMORY:
+            # MiB rounded down for the brain; the exact bytes decide fit (see Pod.memory_bytes).
             memory = mebibytes(value.value, value.where, round_up=False)
+            memory_bytes = to_bytes(value.value, value.where)
         elif resource == "pods":
             pods = whole(value.value, value.where, resource="pods")
         elif resource == GPU:
             gpus = whole(value.value, value.where, resource=GPU)
         elif is_extended(resource):
             extended[resource] = whole(value.value, value.where, resource=resource)
+        elif is_native_scalar(resource):
+            native[resource] = to_bytes(value.value, value.where)
         else:
-            # ephemeral-storage, hugepages-*: checked, not modelled.
             to_bytes(value.value, value.where)
     labels_field = metadata["labels"]
     labels = labels_field.string_map()
@@ -86,6 +91,8 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
         gpu_model=model.product if model else product,
         gpu_memory_mib=gpu_memory,
         extended=dict(sorted(extended.items())),
+        memory_bytes=memory_bytes,
+        native=dict(sorted(native.items())),
         labels=labels,
         taints=read_taints(spec["taints"]),
         unschedulable=spec["unschedulable"].boolean(False),

@@ -10,6 +10,7 @@ from gpuplane.objects.read_resources import (
     MEMORY,
     effective,
     is_extended,
+    is_native_scalar,
     read_amounts,
     read_container,
 )
@@ -64,7 +65,11 @@ def pod_from_spec(
         name=name,
         namespace=namespace,
         cpu_milli=totals.get(CPU, 0),
+        # The exact bytes decide fit (as kube-scheduler compares bytes); MiB, rounded up, is
+        # the brain's unit for everything else (scores, quotas, reports).
         memory_mib=mebibytes(totals.get(MEMORY, 0)),
+        memory_bytes=totals.get(MEMORY, 0),
+        native={name: amount for name, amount in sorted(totals.items()) if is_native_scalar(name)},
         gpu=gpu,
         extended={
             resource: amount

@@ -18,9 +18,15 @@ from gpuplane.quantity import millicores, parse_quantity, to_bytes
 
 CPU = "cpu"
 MEMORY = "memory"
-#: Native resources the brain does not model; they are checked as quantities and then dropped.
-_UNMODELLED = ("ephemeral-storage",)
+EPHEMERAL_STORAGE = "ephemeral-storage"
+_UNMODELLED = (EPHEMERAL_STORAGE,)
 _HUGEPAGES = "hugepages-"
+
+
+def is_native_scalar(name: str) -> bool:
+    """A native resource beyond cpu and memory that NodeResourcesFit checks: ephemeral-storage,
+    hugepages-<size> and names in the kubernetes.io domain (not `pods`)."""
+    return name == EPHEMERAL_STORAGE or name.startswith(_HUGEPAGES) or "kubernetes.io/" in name
 
 
 def is_extended(name: str) -> bool:
@@ -33,7 +39,9 @@ class ContainerDemand:
     """What one container asks for once its requests default to its limits.
 
     `amounts` holds cpu in millicores, memory in bytes (rounded to MiB only for the pod, as
-    Kubernetes sums bytes) and every extended resource, GPU ones included, as a whole count.
+    Kubernetes sums bytes), every extended resource, GPU ones included, as a whole count, and
+    the other native resources (ephemeral-storage, hugepages-*, kubernetes.io/...) as integers
+    (bytes or counts, rounded up as Kubernetes' Quantity.Value does).
     `where` locates each extended resource for errors raised later about the pod as a whole.
     """
 
@@ -77,7 +85,8 @@ def read_requirements(resources: Field) -> tuple[dict[str, int], dict[str, Locat
         elif name == MEMORY:
             amounts[MEMORY] = _bounded(MEMORY, request, limit, to_bytes)
         else:
-            _bounded(name, request, limit, to_bytes)
+            # ephemeral-storage, hugepages-*, kubernetes.io/...: NodeResourcesFit checks them.
+            amounts[name] = _bounded(name, request, limit, to_bytes)
     return amounts, where
 
 
@@ -93,7 +102,7 @@ def read_amounts(resources: Field) -> dict[str, int]:
         elif is_extended(name):
             amounts[name] = _count(name, value)
         else:
-            to_bytes(value.value, value.where)
+            amounts[name] = to_bytes(value.value, value.where)
     return amounts
 
 

@@ -10,7 +10,7 @@ gets on its node when a policy has its own rule for that (FGD tries each GPU).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,6 +48,30 @@ class FilterPlugin(Protocol):
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
         """(reason, mask of failing nodes) pairs; nodes in no mask pass."""
+        ...
+
+
+@dataclass(frozen=True)
+class PreFilterResult:
+    """A PreFilter step's answer: the only nodes worth filtering (None: every node), or a
+    rejection of the pod as a whole (kube-scheduler's PreFilter status message)."""
+
+    nodes: BoolArray | None = None
+    rejection: str | None = None
+
+
+@runtime_checkable
+class PreFilterPlugin(Protocol):
+    """A filter plugin that can narrow the nodes, or reject the pod, before any node is looked at.
+
+    Nodes outside its answer are not filtered: kube-scheduler counts them under
+    "node(s) didn't satisfy plugin(s) [<names>]" instead of a filter's reason.
+    """
+
+    name: str
+
+    def prefilter(self, cycle: Cycle) -> PreFilterResult:
+        """Which nodes to filter, or why no node can do."""
         ...
 
 
@@ -97,13 +121,17 @@ class NodeCache:
         self.entries[key] = value
 
 
-def fit_error(total_nodes: int, histogram: dict[str, int]) -> str:
-    """kube-scheduler's FitError text: `0/N nodes are available: <count> <reason>, ...`.
+def fit_error(total_nodes: int, histogram: dict[str, int], *, prefilter: str | None = None) -> str:
+    """kube-scheduler's FitError text: `0/N nodes are available: <count> <reason>, ....`
 
     Reasons are formatted as "<count> <reason>" and sorted as strings, like kube-scheduler.
+    A PreFilter rejection replaces the histogram with its own message (`0/N nodes are
+    available: <message>.`), since upstream would only repeat it once per node.
     """
+    text = f"0/{total_nodes} nodes are available:"
+    if prefilter:
+        return f"{text} {prefilter}."
     reasons = sorted(f"{count} {reason}" for reason, count in histogram.items())
-    text = f"0/{total_nodes} nodes are available"
     if reasons:
-        text += ": " + ", ".join(reasons)
-    return text + "."
+        text += " " + ", ".join(reasons) + "."
+    return text

@@ -2,8 +2,14 @@
 
 A profile is data, as in a KubeSchedulerConfiguration: a name, the filter plugins in order,
 weighted score plugins, and optionally the plugin that chooses a pod's GPUs on its node.
-Every policy gpuplane has runs kube-scheduler's filters and one score plugin, so the policies
-are one table: name, score plugin, whether it also chooses the GPUs, and what it does.
+Every policy gpuplane has runs kube-scheduler's filters and one resource score plugin, so the
+policies are one table: name, score plugin, whether it also chooses the GPUs, and what it does.
+
+The two kube-scheduler policies (least-allocated, most-allocated: NodeResourcesFit's scoring
+strategies) also run the other default score plugins gpuplane models, with kube-scheduler's
+default weights (pkg/scheduler/apis/config/v1/default_plugins.go): TaintToleration 3,
+NodeAffinity 2, NodeResourcesFit 1, NodeResourcesBalancedAllocation 1. PodTopologySpread,
+InterPodAffinity and ImageLocality are not modelled.
 
 The six policies of the FGD paper (random, dotprod, gpu-clustering, gpu-packing, best-fit,
 fgd) are here as the paper's artifact runs them: one score plugin each, after kube-scheduler's
@@ -28,6 +34,7 @@ from gpuplane.placement.filters import (
 )
 from gpuplane.placement.framework import DevicePlugin, FilterPlugin, ScorePlugin
 from gpuplane.placement.scores import (
+    BalancedAllocationScore,
     BestFitScore,
     DotProductScore,
     FgdScore,
@@ -35,7 +42,9 @@ from gpuplane.placement.scores import (
     GpuPackingScore,
     LeastAllocatedScore,
     MostAllocatedScore,
+    NodeAffinityScore,
     RandomScore,
+    TaintTolerationScore,
 )
 
 
@@ -95,16 +104,20 @@ class Policy:
 
     description: str
     plugins: Callable[[], Plugins]
+    #: Runs kube-scheduler's other default score plugins beside its resource score.
+    kube_defaults: bool = False
 
 
 PROFILES: Mapping[str, Policy] = {
     "least-allocated": Policy(
         "kube-scheduler's default: spread pods to the emptiest nodes (CPU and memory)",
         _scores(LeastAllocatedScore),
+        kube_defaults=True,
     ),
     "most-allocated": Policy(
         "bin-packing: fill the fullest nodes first, GPUs weighted 3x CPU and memory",
         _scores(_most_allocated),
+        kube_defaults=True,
     ),
     "random": Policy(
         "a feasible node at random, and a random GPU for a GPU share (FGD paper's baseline)",
@@ -141,4 +154,12 @@ def profile(name: str) -> Profile:
         known = ", ".join(sorted(PROFILES))
         raise InputError(f"unknown placement policy {name!r}", hint=f"choose one of: {known}")
     score, devices = policy.plugins()
-    return Profile(name, default_filters(), [(score, 1)], policy.description, devices)
+    scores: list[tuple[ScorePlugin, int]] = [(score, 1)]
+    if policy.kube_defaults:
+        scores = [
+            (TaintTolerationScore(), 3),
+            (NodeAffinityScore(), 2),
+            (score, 1),
+            (BalancedAllocationScore(), 1),
+        ]
+    return Profile(name, default_filters(), scores, policy.description, devices)

@@ -11,6 +11,7 @@ that choose at random draw from the scheduler's seeded generator.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,8 +21,15 @@ from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
 from gpuplane.objects.pod import Pod
 from gpuplane.placement.assign import pick_devices
 from gpuplane.placement.filters import NodeResourcesFitFilter
+from gpuplane.placement.filters.node_resources_fit import native_taken
 from gpuplane.placement.fragmentation import TargetWorkload
-from gpuplane.placement.framework import Cycle, NodeCache, fit_error
+from gpuplane.placement.framework import (
+    Cycle,
+    FilterPlugin,
+    NodeCache,
+    PreFilterPlugin,
+    fit_error,
+)
 from gpuplane.placement.gpu_fit import GpuFit
 from gpuplane.placement.profiles import DEFAULT_PROFILE, Profile, profile
 
@@ -109,7 +117,14 @@ class Scheduler:
             rng=self.rng,
             workload=self.workload,
         )
+        absent, rejection = _prefilter(cycle, self.profile.filters)
+        if rejection is not None:
+            reasons = {rejection: len(state)}
+            return Unschedulable(pod, fit_error(len(state), reasons, prefilter=rejection), reasons)
         results = [plugin.filter(cycle) for plugin in self.profile.filters]
+        if absent is not None:
+            # Nodes a PreFilter left out count under its reason, before any filter's.
+            results.insert(0, [absent])
         failed = np.zeros(len(state), dtype=np.bool_)
         for failures in results:
             for _, mask in failures:
@@ -134,6 +149,8 @@ class Scheduler:
                 assignment = assignment + pick_devices(state, node, resource, count)
             else:
                 plain[resource] = count
+        # Native resources (ephemeral-storage, ...) the node accounts for are plain counts too.
+        plain.update(native_taken(cycle, node))
         return Placement(
             pod=pod,
             node=state.nodes[node].name,
@@ -184,6 +201,34 @@ class Scheduler:
         if isinstance(decision, Placement):
             self.bind(decision)
         return decision
+
+
+def _prefilter(
+    cycle: Cycle, filters: Sequence[FilterPlugin]
+) -> tuple[tuple[str, BoolArray] | None, str | None]:
+    """Run the PreFilter steps: (nodes left out and their reason, or None; a rejection, or None).
+
+    As kube-scheduler: the answers intersect; a plugin's rejection, or an empty intersection,
+    rejects the pod; nodes outside a non-empty intersection are counted under
+    "node(s) didn't satisfy plugin(s) [<plugins that narrowed>]".
+    """
+    keep: BoolArray | None = None
+    narrowed: list[str] = []
+    for plugin in filters:
+        if not isinstance(plugin, PreFilterPlugin):
+            continue
+        result = plugin.prefilter(cycle)
+        if result.rejection is not None:
+            return None, result.rejection
+        if result.nodes is None:
+            continue
+        narrowed.append(plugin.name)
+        keep = result.nodes if keep is None else keep & result.nodes
+        if not keep.any() and len(narrowed) > 1:
+            return None, f"node(s) didn't satisfy plugin(s) [{' '.join(narrowed)}] simultaneously"
+    if keep is None:
+        return None, None
+    return (f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(narrowed))}]", ~keep), None
 
 
 def _histogram(n: int, results: list[list[tuple[str, BoolArray]]]) -> dict[str, int]:

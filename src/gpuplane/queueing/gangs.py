@@ -116,9 +116,10 @@ def pod_shape(pod: Pod) -> Shape:
     """What decides where a pod can go; two pods of one shape fit or fail alike."""
     return (
         pod.cpu_milli,
-        pod.memory_mib,
+        pod.memory_request_bytes,  # fit compares bytes (see ClusterState.mem_free_bytes)
         pod.gpu,
         tuple(sorted(pod.extended.items())),
+        tuple(sorted(pod.native.items())),
         tuple(sorted(pod.node_selector.items())),
         pod.affinity.required,
         pod.tolerations,

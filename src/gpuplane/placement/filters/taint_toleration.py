@@ -1,8 +1,9 @@
 """TaintToleration: a node's NoSchedule and NoExecute taints must all be tolerated.
 
-PreferNoSchedule taints do not filter (they only lower a score). The reason names the first
-untolerated taint of each node, as kube-scheduler does, so nodes tainted differently are
-counted under different reasons.
+PreferNoSchedule taints do not filter (they only lower a score, see scores.taint_toleration).
+Every failing node gets the same reason, "node(s) had untolerated taint(s)", so nodes tainted
+differently are counted together: the current kube-scheduler keeps taint keys and values out
+of pod statuses and events (kubernetes/kubernetes#134740).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gpuplane.cluster.state import BoolArray
 from gpuplane.objects.scheduling import Taint, TaintEffect, Toleration
 from gpuplane.placement.framework import Cycle
 
+REASON = "node(s) had untolerated taint(s)"
 _FILTERED = (TaintEffect.NO_SCHEDULE, TaintEffect.NO_EXECUTE)
 
 
@@ -50,11 +52,8 @@ class TaintTolerationFilter:
                     by_set.setdefault(node.taints, []).append(i)
             groups = {taints: np.array(idx) for taints, idx in by_set.items()}
             cycle.cache.put(("taint-groups",), groups)
-        masks: dict[str, BoolArray] = {}
+        failing = np.zeros(len(state), dtype=np.bool_)
         for taints, idx in groups.items():
-            taint = first_untolerated(taints, tolerations)
-            if taint is not None:
-                reason = f"node(s) had untolerated taint {taint}"
-                mask = masks.setdefault(reason, np.zeros(len(state), dtype=np.bool_))
-                mask[idx] = True
-        return list(masks.items())
+            if first_untolerated(taints, tolerations) is not None:
+                failing[idx] = True
+        return [(REASON, failing)] if failing.any() else []

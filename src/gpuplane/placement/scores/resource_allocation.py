@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.cluster.state import IntArray
+from gpuplane.objects.pod import Pod
 from gpuplane.placement.framework import Cycle
 
 CPU, MEMORY = "cpu", "memory"
@@ -33,7 +34,9 @@ def allocatable_and_requested(cycle: Cycle, resource: str) -> tuple[IntArray, In
     if resource == CPU:
         return state.cpu_alloc, state.cpu_alloc - state.cpu_free + pod.cpu_milli
     if resource == MEMORY:
-        return state.mem_alloc, state.mem_alloc - state.mem_free + pod.memory_mib
+        # In bytes, as upstream: the same ratios as MiB for MiB-sized amounts, exact otherwise.
+        alloc_bytes = state.mem_alloc_bytes
+        return alloc_bytes, alloc_bytes - state.mem_free_bytes + pod.memory_request_bytes
     zero = np.zeros(len(state), dtype=np.int64)
     if resource == GPU:
         # Like kube-scheduler, an extended resource the pod does not ask for drops out.
@@ -47,6 +50,17 @@ def allocatable_and_requested(cycle: Cycle, resource: str) -> tuple[IntArray, In
         return zero, zero
     alloc = state.ext_alloc[:, col]
     return alloc, alloc - state.ext_free[:, col] + int(pod.extended.get(resource, 0))
+
+
+def pod_request(pod: Pod, resource: str) -> int:
+    """What the pod asks of one resource, in the units `allocatable_and_requested` uses."""
+    if resource == CPU:
+        return pod.cpu_milli
+    if resource == MEMORY:
+        return pod.memory_request_bytes
+    if resource == GPU:
+        return pod.gpu.total_milli
+    return int(pod.extended.get(resource, 0))
 
 
 def weighted_score(cycle: Cycle, weights: Mapping[str, int], per_resource: PerResource) -> IntArray:
