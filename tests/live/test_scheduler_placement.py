@@ -27,6 +27,7 @@ from gpuplane.placement import Placement, Scheduler
 
 MIXED = [h100("h100-a", 4), a100_mig("a100-mig"), t4_time_sliced("t4-ts"), l4_fractional("l4-frac")]
 WHOLE = {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+CORES = "nvidia.com/gpucores"
 SLICED = {"nvidia.com/gpu.sharing-strategy": "time-slicing"}
 PODS_IN_ORDER: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("whole-2", {"nvidia.com/gpu": "2"}, WHOLE),
@@ -34,7 +35,7 @@ PODS_IN_ORDER: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("mig-b", {"nvidia.com/mig-1g.10gb": "2"}, {}),
     ("shared-a", {"nvidia.com/gpu": "1"}, SLICED),
     ("frac-a", {"nvidia.com/gpu": "1", "nvidia.com/gpumem": "4096"}, {}),
-    ("frac-b", {"nvidia.com/gpu": "1", "nvidia.com/gpumem": "8000", "nvidia.com/gpucores": "30"}, {}),
+    ("frac-b", {"nvidia.com/gpu": "1", "nvidia.com/gpumem": "8000", CORES: "30"}, {}),
     ("whole-1", {"nvidia.com/gpu": "1"}, WHOLE),
     ("shared-b", {"nvidia.com/gpu": "1"}, SLICED),
 ]
