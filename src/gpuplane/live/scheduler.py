@@ -26,10 +26,12 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Protocol
 
 import httpx2
 
+from gpuplane.errors import Location
 from gpuplane.live.binding import BindOutcome, bind_pod
 from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of
 from gpuplane.live.events import MERGE_PATCH, EventRecorder
@@ -121,6 +123,7 @@ class LiveScheduler:
         self.cache.node_event(event)
 
     async def _on_pod(self, event: WatchEvent) -> None:
+        before = self.cache.pods.get(event.key[0] + "/" + event.key[1])
         record = self.cache.pod_event(event)
         key = record.key
         ours = record.scheduler_name == self.scheduler_name
@@ -136,8 +139,13 @@ class LiveScheduler:
             return
         if key in self.cache.assumed:
             return  # in flight: its bind will answer
-        self.queue.add(key, record.priority, record.created)
+        updated = before is None or _fingerprint(before) != _fingerprint(record)
+        self.queue.add(key, record.priority, record.created, updated=updated)
         self._wake.set()
+
+    def _groups_listed(self, gang: GangKey) -> bool:
+        kinds = {COSCHEDULING.group: self.reflectors[2], VOLCANO.group: self.reflectors[3]}
+        return kinds[gang.api].synced.is_set()
 
     def _group_handler(self, kind: Kind) -> Callable[[WatchEvent], Awaitable[None]]:
         async def handle(event: WatchEvent) -> None:
@@ -282,6 +290,10 @@ class LiveScheduler:
         for r in pending:
             self.queue.take(r.key)
         min_member = self.groups.min_member.get(gang)
+        if min_member is None and not self._groups_listed(gang):
+            for r in pending:  # its PodGroups are not listed yet: no verdict, try again soon
+                self.queue.done(r.key, unschedulable=False)
+            return "error"
         if min_member is None or len(members) < min_member:
             message = waiting_message(gang, len(members), min_member)
             for r in pending:
@@ -306,3 +318,9 @@ class LiveScheduler:
                 result = "error"
                 break
         return result
+
+
+def _fingerprint(record: PodRecord) -> object:
+    """What scheduling reads of a pod: its status and versions left out (kube-scheduler's
+    isPodUpdated ignores them too), so our own status writes do not look like updates."""
+    return (record.uid, None if record.pod is None else replace(record.pod, source=Location()))

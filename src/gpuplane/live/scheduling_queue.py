@@ -66,9 +66,10 @@ class SchedulingQueue:
 
     # -- adding and removing ---------------------------------------------------------------
 
-    def add(self, key: str, priority: int, created: str) -> None:
-        """A pending pod seen (added or updated). An updated pod waiting as unschedulable is
-        moved back, since its change may make it fit."""
+    def add(self, key: str, priority: int, created: str, *, updated: bool = True) -> None:
+        """A pending pod seen (added or updated). A pod waiting as unschedulable is moved back
+        when `updated` (its spec changed, so it may fit now); status-only changes, such as our
+        own PodScheduled condition, are not updates."""
         pod = self.pods.get(key)
         if pod is None:
             self.pods[key] = QueuedPod(key, priority, created)
@@ -77,7 +78,7 @@ class SchedulingQueue:
         changed = (pod.priority, pod.created) != (priority, created)
         pod.priority, pod.created = priority, created
         where = self.where.get(key)
-        if where == UNSCHEDULABLE:
+        if where == UNSCHEDULABLE and updated:
             self._requeue(pod)
         elif where == ACTIVE and changed:
             self._to_active(key)
