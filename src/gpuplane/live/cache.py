@@ -14,7 +14,9 @@ under the same name (a new uid) first releases the old one's holding.
 
 A change in the node set, or in a node's labels, taints or allocatable, rebuilds the whole
 ClusterState from the Nodes and re-reserves every bound pod: O(nodes + bound pods) per such
-change. Node heartbeats do not change what the reader makes of a Node, so they cost one read.
+change, done lazily at the next `sync()` (the scheduler calls it before each attempt), so a
+burst of node events (the first list of 5,000 nodes) costs one rebuild. Node heartbeats do not
+change what the reader makes of a Node, so they cost one read.
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ class ClusterCache:
     #: Bound pods that could not be counted (node unknown, or no fit in our view).
     uncounted: set[str] = field(default_factory=set)
     rebuilds: int = 0
+    #: The nodes changed since the state was built: `sync()` rebuilds it.
+    dirty: bool = False
     state: ClusterState = field(init=False)
     scheduler: Scheduler = field(init=False)
 
@@ -139,12 +143,18 @@ class ClusterCache:
                 # What the reader made of it, its source aside: heartbeats change nothing here.
                 self.nodes[name] = replace(node, source=Location())
         if self.nodes.get(name) != before:
-            self._rebuild()
+            self.dirty = True
             self.on_change("node")
+
+    def sync(self) -> None:
+        """Rebuild the state if the nodes changed since it was built."""
+        if self.dirty:
+            self._rebuild()
 
     def _rebuild(self) -> None:
         """A fresh state from the nodes (in name order, so every replica sees the same order)."""
         self.rebuilds += 1
+        self.dirty = False
         self.state = ClusterState([self.nodes[n] for n in sorted(self.nodes)])
         self.scheduler = Scheduler(self.state, self.profile_name)
         self._holder = Scheduler(self.state, _HOLD_PROFILE)
@@ -178,6 +188,9 @@ class ClusterCache:
                 # Our assumed binding is still in flight: keep it until bind answers.
                 self.pods[key] = replace(record, node_name=old.node_name, assignment=old.assignment)
             return record
+        if self.dirty:
+            self.assumed.discard(key)
+            return record  # the coming rebuild holds every bound pod from the records
         held_node = self._held_node(key)
         if key in self.held and held_node == record.node_name:
             self.assumed.discard(key)  # the echo of our own binding: already counted

@@ -207,6 +207,7 @@ class LiveScheduler:
 
     async def run_once(self) -> bool:
         """Try the next pod (or its gang); False when nothing was due."""
+        self.cache.sync()
         key = self.queue.pop()
         if key is None:
             return False
