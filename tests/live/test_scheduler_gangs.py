@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fakeapi import FakeApiServer
 from live_helpers import create, fake_http, run, wait_until
 from scheduler_helpers import (
+    COSCHEDULING_GROUPS,
     NODES,
     PODS,
+    VOLCANO_GROUPS,
     events,
     gpu_pod,
     h100,
     node_of,
+    pod_group,
     register_pod_groups,
     running,
 )
 
 from gpuplane.live.gangs import COSCHEDULING_LABEL
 from gpuplane.objects import VOLCANO_GROUP_ANNOTATION
-
-COSCHEDULING_GROUPS = "/apis/scheduling.x-k8s.io/v1alpha1/namespaces/default/podgroups"
-VOLCANO_GROUPS = "/apis/scheduling.volcano.sh/v1beta1/namespaces/default/podgroups"
-
-
-def pod_group(api: str, name: str, min_member: int) -> dict[str, Any]:
-    return {
-        "apiVersion": api,
-        "kind": "PodGroup",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"minMember": min_member},
-    }
 
 
 def bound(fake: FakeApiServer, names: list[str]) -> list[str | None]:

@@ -6,5 +6,7 @@ what it reads reaches the brain through the same `objects` readers the files use
 made here is the decision the twin makes on the same state. It never imports `sim`.
 
 Modules: `kube` (client configuration and API errors), `reflector` (list + watch + relist per
-kind), `binding` (the pods/binding subresource).
+kind), `binding` (the pods/binding subresource), and the scheduler: `cache` (Nodes and bound
+pods as a ClusterState), `scheduling_queue` (active, backoff, unschedulable), `gangs`
+(PodGroups), `events` (Events and the PodScheduled condition), `scheduler` (the cycle).
 """

@@ -243,6 +243,10 @@ class LiveScheduler:
     async def _bind(self, record: PodRecord, placement: Placement) -> str:
         """Annotate, then bind, a placement already assumed in the cache."""
         key = record.key
+        if not await self._leading():  # lost the lease during the cycle: bind nothing
+            self.cache.forget(key)
+            self.queue.done(key, unschedulable=False)
+            return "error"
         path = api_path("", "v1", "pods", record.namespace, record.name)
         annotation = assignment_of(placement).encode()
         patch = {"metadata": {"annotations": {DEVICES_ANNOTATION: annotation}}}
