@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx2
@@ -31,6 +31,11 @@ def pod_group(api: str, name: str, min_member: int) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": "default"},
         "spec": {"minMember": min_member},
     }
+
+
+async def settle(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition, with room for a loaded machine (2 cores shared by several suites)."""
+    await wait_until(check, timeout)
 
 
 def gpu_node(name: str, labels: dict[str, str], allocatable: dict[str, str]) -> dict[str, Any]:
@@ -151,7 +156,7 @@ async def running(fake: FakeApiServer, **options: Any) -> AsyncIterator[LiveSche
     live = LiveScheduler(http, **(settings | options))
     task = asyncio.create_task(live.run())
     try:
-        await wait_until(live.ready)
+        await settle(live.ready)
         yield live
     finally:
         task.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fakeapi import FakeApiServer
-from live_helpers import create, fake_http, run, wait_until
+from live_helpers import create, fake_http, run
 from scheduler_helpers import (
     COSCHEDULING_GROUPS,
     NODES,
@@ -16,6 +16,7 @@ from scheduler_helpers import (
     pod_group,
     register_pod_groups,
     running,
+    settle,
 )
 
 from gpuplane.live.gangs import COSCHEDULING_LABEL
@@ -38,16 +39,16 @@ def test_a_gang_of_four_binds_all_or_nothing(fake: FakeApiServer) -> None:
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: all(events(fake, n) for n in members))
+            await settle(lambda: all(events(fake, n) for n in members))
             assert all(len(events(fake, n)) == 1 for n in members)
             assert bound(fake, members) == [None] * 4
             assert not live.cache.state.bindings  # the trial left nothing reserved
             with fake_http(fake) as http:
                 create(http, NODES, h100("h100-b", 4))
-            await wait_until(lambda: None not in bound(fake, members))
+            await settle(lambda: None not in bound(fake, members))
             live.cache.state.check_invariants()
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert sorted(bound(fake, members)) == ["h100-a"] * 2 + ["h100-b"] * 2  # type: ignore[type-var]
     warning = events(fake, "worker-0")[0]
     assert warning["reason"] == "FailedScheduling"
@@ -68,15 +69,15 @@ def test_a_volcano_gang_below_min_member_waits(fake: FakeApiServer) -> None:
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: all(waited(fake, n) for n in ("infer-0", "infer-1")))
-            await wait_until(lambda: live.queue.lengths()["unschedulable"] == 2)
+            await settle(lambda: all(waited(fake, n) for n in ("infer-0", "infer-1")))
+            await settle(lambda: live.queue.lengths()["unschedulable"] == 2)
             assert bound(fake, ["infer-0", "infer-1"]) == [None, None]
             third = gpu_pod("infer-2", {"nvidia.com/gpu": "1"}, annotations=annotations)
             with fake_http(fake) as http:
                 create(http, PODS, third)
-            await wait_until(lambda: None not in bound(fake, ["infer-0", "infer-1", "infer-2"]))
+            await settle(lambda: None not in bound(fake, ["infer-0", "infer-1", "infer-2"]))
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert waited(fake, "infer-0") and waited(fake, "infer-1")
 
 

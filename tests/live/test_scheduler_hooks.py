@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fakeapi import FakeApiServer, Fault
-from live_helpers import create, fake_http, run, wait_until
+from live_helpers import create, fake_http, run
 from scheduler_helpers import (
     COSCHEDULING_GROUPS,
     NODES,
@@ -16,6 +16,7 @@ from scheduler_helpers import (
     pod_group,
     register_pod_groups,
     running,
+    settle,
 )
 
 from gpuplane.live.gangs import COSCHEDULING_LABEL
@@ -51,10 +52,10 @@ def test_only_the_leader_binds_and_metrics_see_every_attempt(fake: FakeApiServer
             await asyncio.sleep(0.2)
             assert node_of(fake, "fits") is None and metrics.attempts == []
             leading = True
-            await wait_until(lambda: live.bound == ["default/fits"])
-            await wait_until(lambda: metrics.queues.get("unschedulable") == 1)
+            await settle(lambda: live.bound == ["default/fits"])
+            await settle(lambda: metrics.queues.get("unschedulable") == 1)
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     results = sorted(result for result, _ in metrics.attempts)
     assert results[:2] == ["scheduled", "unschedulable"]
     assert all(duration >= 0 for _, duration in metrics.attempts)
@@ -74,13 +75,13 @@ def test_a_gang_bound_partly_by_a_409_heals_when_the_rest_bind(fake: FakeApiServ
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: len(live.bound) == 4)
-            await wait_until(lambda: not live.cache.assumed)
+            await settle(lambda: len(live.bound) == 4)
+            await settle(lambda: not live.cache.assumed)
             live.cache.sync()
             live.cache.state.check_invariants()
             assert int(live.cache.state.gpu_free_milli.sum()) == 0
             assert len(live.cache.state.bindings) == 4
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert fake.faults.fired == [("bind", "pods", "status")]
     assert [node_of(fake, n) for n in members] == ["h100-a"] * 4

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from fakeapi import FakeApiServer
-from live_helpers import create, fake_http, run, wait_until
+from live_helpers import create, fake_http, run
 from scheduler_helpers import (
     NODES,
     PODS,
@@ -18,6 +18,7 @@ from scheduler_helpers import (
     l4_fractional,
     node_of,
     running,
+    settle,
     t4_time_sliced,
     twin_state,
 )
@@ -62,13 +63,13 @@ def test_every_kind_of_gpu_pod_lands_where_the_brain_says(fake: FakeApiServer) -
                 decision = twin.place(replace(pod, namespace="default"))
                 assert isinstance(decision, Placement), decision
                 expected.append(decision)
-                await wait_until(lambda name=name: _bound(fake, name))  # type: ignore[misc]
-            await wait_until(lambda: len(events(fake)) >= len(PODS_IN_ORDER))
+                await settle(lambda name=name: _bound(fake, name))  # type: ignore[misc]
+            await settle(lambda: len(events(fake)) >= len(PODS_IN_ORDER))
             live.cache.state.check_invariants()
             assert sorted(live.bound) == sorted(f"default/{n}" for n, _, _ in PODS_IN_ORDER)
         return expected
 
-    expected = run(scenario(), timeout=20)
+    expected = run(scenario(), timeout=40)
     kinds = set()
     for (name, _, _), want in zip(PODS_IN_ORDER, expected, strict=True):
         got = assignment(fake, name)
@@ -109,17 +110,17 @@ def test_pods_of_another_scheduler_count_as_used(fake: FakeApiServer) -> None:
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: _bound(fake, "mine-1") and _bound(fake, "mine-2"))
+            await settle(lambda: _bound(fake, "mine-1") and _bound(fake, "mine-2"))
             assert "default/theirs" in live.cache.held
             live.cache.state.check_invariants()
             with fake_http(fake) as http:  # the other scheduler's pod finishes: its GPUs free
                 reply = http.delete(f"{PODS}/theirs")
                 assert reply.status_code == 200
                 create(http, PODS, gpu_pod("mine-3", {"nvidia.com/gpu": "2"}))
-            await wait_until(lambda: _bound(fake, "mine-3"))
+            await settle(lambda: _bound(fake, "mine-3"))
             assert "default/theirs" not in live.cache.held
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert {node_of(fake, n) for n in ("mine-1", "mine-2")} == {"h100-b"}
     assert node_of(fake, "mine-3") == "h100-a"
 
@@ -136,11 +137,11 @@ def test_a_pod_the_readers_refuse_gets_a_warning_and_is_not_scheduled(
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: _bound(fake, "good"))
-            await wait_until(lambda: len(events(fake, "bad")) == 1)
+            await settle(lambda: _bound(fake, "good"))
+            await settle(lambda: len(events(fake, "bad")) == 1)
             assert "default/bad" not in live.queue
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert node_of(fake, "bad") is None
     (warning,) = events(fake, "bad")
     assert (warning["type"], warning["reason"]) == ("Warning", "FailedScheduling")

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 from fakeapi import FakeApiServer, Fault
-from live_helpers import create, fake_http, run, wait_until
+from live_helpers import create, fake_http, run
 from scheduler_helpers import (
     NODES,
     PODS,
@@ -16,6 +16,7 @@ from scheduler_helpers import (
     l4_fractional,
     node_of,
     running,
+    settle,
     t4_time_sliced,
 )
 
@@ -87,19 +88,19 @@ def test_a_restarted_scheduler_rebuilds_the_same_state_and_binds_nothing_twice(
 
     async def scenario() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
         async with running(fake) as first:
-            await wait_until(lambda: all(node_of(fake, p["metadata"]["name"]) for p in pods))
-            await wait_until(lambda: held_all(first, 5))
+            await settle(lambda: all(node_of(fake, p["metadata"]["name"]) for p in pods))
+            await settle(lambda: held_all(first, 5))
             before = snapshot(first.cache.state)
         async with running(fake) as second:
-            await wait_until(lambda: held_all(second, 5))
+            await settle(lambda: held_all(second, 5))
             after = snapshot(second.cache.state)
             with fake_http(fake) as http:
                 create(http, PODS, gpu_pod("late", {"nvidia.com/gpu": "1"}))
-            await wait_until(lambda: second.bound == ["default/late"])
+            await settle(lambda: second.bound == ["default/late"])
             second.cache.state.check_invariants()
             return before, after, second.bound
 
-    before, after, bound_by_second = run(scenario(), timeout=20)
+    before, after, bound_by_second = run(scenario(), timeout=40)
     same(before, after)
     assert bound_by_second == ["default/late"]
     names = [p["metadata"]["name"] for p in pods] + ["late"]
@@ -114,13 +115,13 @@ def test_a_conflict_on_bind_books_nothing_twice(fake: FakeApiServer) -> None:
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: live.bound == ["default/p"])
-            await wait_until(lambda: held_all(live, 1) and not live.cache.assumed)
+            await settle(lambda: live.bound == ["default/p"])
+            await settle(lambda: held_all(live, 1) and not live.cache.assumed)
             state = live.cache.state
             state.check_invariants()
             assert int(state.gpu_free_milli.sum()) == 0  # two GPUs, held once
             assert list(state.bindings) == ["default/p"]
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert fake.faults.fired == [("bind", "pods", "status")]
     assert len(binds(fake)) == 2  # the refused one, then the retry

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fakeapi import FakeApiServer
-from live_helpers import create, fake_http, run, wait_until
-from scheduler_helpers import NODES, PODS, events, gpu_pod, h100, node_of, pod_obj, running
+from live_helpers import create, fake_http, run
+from scheduler_helpers import NODES, PODS, events, gpu_pod, h100, node_of, pod_obj, running, settle
 
 
 def test_unschedulable_pod_gets_kube_wording_then_binds_when_a_node_is_added(
@@ -20,14 +20,14 @@ def test_unschedulable_pod_gets_kube_wording_then_binds_when_a_node_is_added(
 
     async def scenario() -> None:
         async with running(fake) as live:
-            await wait_until(lambda: condition() is not None)
+            await settle(lambda: condition() is not None)
             assert live.queue.lengths()["unschedulable"] == 1
             with fake_http(fake) as http:
                 create(http, NODES, h100("large", 8))
-            await wait_until(lambda: node_of(fake, "big") is not None)
-            await wait_until(lambda: len(events(fake, "big")) == 2)
+            await settle(lambda: node_of(fake, "big") is not None)
+            await settle(lambda: len(events(fake, "big")) == 2)
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     assert node_of(fake, "big") == "large"
     failed, scheduled = events(fake, "big")
     message = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
@@ -54,9 +54,9 @@ def test_the_condition_says_unschedulable_with_the_fit_error(fake: FakeApiServer
 
     async def scenario() -> None:
         async with running(fake):
-            await wait_until(lambda: bool(pod_obj(fake, "big").get("status", {}).get("conditions")))
+            await settle(lambda: bool(pod_obj(fake, "big").get("status", {}).get("conditions")))
 
-    run(scenario(), timeout=15)
+    run(scenario(), timeout=40)
     (cond,) = pod_obj(fake, "big")["status"]["conditions"]
     assert cond["type"] == "PodScheduled" and cond["status"] == "False"
     assert cond["reason"] == "Unschedulable"
