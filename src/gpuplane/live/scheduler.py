@@ -289,7 +289,7 @@ class LiveScheduler:
             if gang_of(r) == gang and not r.terminal and r.pod is not None
         ]
         pending = sorted(
-            (r for r in members if not r.node_name and r.pod is not None),
+            (r for r in members if not r.node_name and r.scheduler_name == self.scheduler_name),
             key=lambda r: (-r.priority, r.created, r.key),
         )
         for r in pending:
