@@ -20,7 +20,6 @@ watches), `metrics` receives attempts and queue lengths, `ready()` says the cach
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import random
@@ -57,6 +56,8 @@ log = logging.getLogger(__name__)
 NODES = Kind("", "v1", "nodes")
 PODS = Kind("", "v1", "pods")
 LeaderGate = Callable[[], bool | Awaitable[bool]]
+#: Binds what a cycle placed (and assumed); answers the attempt's result.
+Binder = Callable[[], Awaitable[str]]
 
 
 class SchedulerMetrics(Protocol):
@@ -86,6 +87,7 @@ class LiveScheduler:
         initial_backoff_s: float = INITIAL_BACKOFF_S,
         max_backoff_s: float = MAX_BACKOFF_S,
         idle_wait_s: float = 1.0,
+        binds_in_flight: int = 16,
     ) -> None:
         self.http = http
         self.scheduler_name = scheduler_name
@@ -100,6 +102,8 @@ class LiveScheduler:
         self.cache = ClusterCache(policy, on_change=self._cluster_changed)
         self.groups = PodGroups()
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(binds_in_flight)
+        self._binding: set[asyncio.Task[None]] = set()
         self._refused: dict[str, str] = {}  # pod uid -> the reader's error we reported
         rng = rng or random.Random()
         self.reflectors = [
@@ -167,6 +171,7 @@ class LiveScheduler:
         try:
             await self.loop()
         finally:
+            tasks += list(self._binding)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -185,8 +190,13 @@ class LiveScheduler:
                 await self._sleep_or_wake(min(wait, self.idle_wait_s))
 
     async def _sleep_or_wake(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        # Not asyncio.wait_for: before Python 3.12 it can swallow a cancellation that arrives
+        # as the event is set, and the scheduler would not stop.
+        timer = asyncio.get_running_loop().call_later(seconds, self._wake.set)
+        try:
+            await self._wake.wait()
+        finally:
+            timer.cancel()
         self._wake.clear()
 
     async def _leading(self) -> bool:
@@ -218,23 +228,51 @@ class LiveScheduler:
         gang = gang_of(record)
         start = self.clock()
         if gang is not None:
-            result = await self._try_gang(gang)
+            outcome = await self._try_gang(gang)
         else:
-            result = await self._try_one(record)
+            outcome = await self._try_one(record)
+        if isinstance(outcome, str):
+            self._attempted(outcome, start)
+        else:
+            await self._spawn(outcome, start)
+        return True
+
+    def _attempted(self, result: str, start: float) -> None:
         if self.metrics is not None:
             self.metrics.attempt(result, self.clock() - start)
-        return True
+
+    async def _spawn(self, binder: Binder, start: float) -> None:
+        """Bind in the background, as kube-scheduler's binding cycle does: the next pod is
+        scheduled meanwhile on the state that already holds this one (assumed)."""
+        await self._slots.acquire()
+
+        async def work() -> None:
+            try:
+                result = await binder()
+            finally:
+                self._slots.release()
+                self._wake.set()
+            self._attempted(result, start)
+
+        task = asyncio.create_task(work())
+        self._binding.add(task)
+        task.add_done_callback(self._binding_done)
+
+    def _binding_done(self, task: asyncio.Task[None]) -> None:
+        self._binding.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("binding failed unexpectedly", exc_info=task.exception())
 
     # -- one pod ---------------------------------------------------------------------------
 
-    async def _try_one(self, record: PodRecord) -> str:
+    async def _try_one(self, record: PodRecord) -> str | Binder:
         assert record.pod is not None
         decision = self.cache.scheduler.schedule(record.pod)
         if not isinstance(decision, Placement):
             await self._unschedulable(record, decision.message)
             return "unschedulable"
         self.cache.assume(record, decision)
-        return await self._bind(record, decision)
+        return lambda: self._bind(record, decision)
 
     async def _unschedulable(self, record: PodRecord, message: str) -> None:
         self.queue.done(record.key, unschedulable=True)
@@ -282,7 +320,7 @@ class LiveScheduler:
 
     # -- gangs -----------------------------------------------------------------------------
 
-    async def _try_gang(self, gang: GangKey) -> str:
+    async def _try_gang(self, gang: GangKey) -> str | Binder:
         members = [
             r
             for r in self.cache.pods.values()
@@ -312,7 +350,9 @@ class LiveScheduler:
             return "unschedulable"
         for r, placement in zip(pending, placed, strict=True):
             self.cache.assume(r, placement, reserved=True)
-        result = "scheduled"
+        return lambda: self._bind_gang(pending, placed)
+
+    async def _bind_gang(self, pending: list[PodRecord], placed: list[Placement]) -> str:
         for i, (r, placement) in enumerate(zip(pending, placed, strict=True)):
             if await self._bind(r, placement) != "scheduled":
                 # Members bound so far stay bound; the rest go back to the queue and heal the
@@ -320,9 +360,8 @@ class LiveScheduler:
                 for rest in pending[i + 1 :]:
                     self.cache.forget(rest.key)
                     self.queue.done(rest.key, unschedulable=False)
-                result = "error"
-                break
-        return result
+                return "error"
+        return "scheduled"
 
 
 def _fingerprint(record: PodRecord) -> object:
