@@ -54,6 +54,8 @@ def test_only_the_leader_binds_and_metrics_see_every_attempt(fake: FakeApiServer
             leading = True
             await settle(lambda: live.bound == ["default/fits"])
             await settle(lambda: metrics.queues.get("unschedulable") == 1)
+            # The binding cycle runs in the background: its attempt is counted when it ends.
+            await settle(lambda: {"scheduled", "unschedulable"} <= {r for r, _ in metrics.attempts})
 
     run(scenario(), timeout=40)
     results = sorted(result for result, _ in metrics.attempts)
