@@ -6,13 +6,14 @@ import sys
 
 import typer
 
-from gpuplane.cli import node, place, replay, simulate
+from gpuplane.cli import node, place, replay, scheduler, simulate
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
 replay.register(app)
 node.register(app)
 simulate.register(app)
+scheduler.register(app)
 
 
 def main() -> None:
