@@ -26,12 +26,20 @@ class Metrics:
     def __init__(self) -> None:
         self.attempts: list[tuple[str, float]] = []
         self.queues: dict[str, int] = {}
+        self.scheduled: list[int] = []
+        self.states: list[object] = []
 
     def attempt(self, result: str, duration_s: float) -> None:
         self.attempts.append((result, duration_s))
 
     def pending(self, queue: str, n: int) -> None:
         self.queues[queue] = n
+
+    def pod_scheduled(self, attempts: int) -> None:
+        self.scheduled.append(attempts)
+
+    def watch_cluster(self, state: object) -> None:
+        self.states.append(state)
 
 
 def test_only_the_leader_binds_and_metrics_see_every_attempt(fake: FakeApiServer) -> None:
@@ -61,6 +69,8 @@ def test_only_the_leader_binds_and_metrics_see_every_attempt(fake: FakeApiServer
     results = sorted(result for result, _ in metrics.attempts)
     assert results[:2] == ["scheduled", "unschedulable"]
     assert all(duration >= 0 for _, duration in metrics.attempts)
+    assert metrics.scheduled == [1]  # bound at its first attempt
+    assert metrics.states and all(s is not None for s in metrics.states)  # GPU gauges fed
 
 
 def test_a_gang_bound_partly_by_a_409_heals_when_the_rest_bind(fake: FakeApiServer) -> None:

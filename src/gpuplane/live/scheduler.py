@@ -26,10 +26,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx2
 
+from gpuplane.cluster import ClusterState
 from gpuplane.errors import Location
 from gpuplane.live.binding import BindOutcome, bind_pod
 from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of
@@ -48,7 +50,11 @@ from gpuplane.live.gangs import (
 from gpuplane.live.kube import ApiStatusError, api_path
 from gpuplane.live.reflector import Kind, Reflector, WatchEvent
 from gpuplane.live.scheduling_queue import INITIAL_BACKOFF_S, MAX_BACKOFF_S, SchedulingQueue
-from gpuplane.objects.assignment import DEVICES_ANNOTATION
+from gpuplane.objects.assignment import (
+    BIND_TIME_ANNOTATION,
+    DEVICES_ANNOTATION,
+    encode_bind_time,
+)
 from gpuplane.placement import Placement
 
 log = logging.getLogger(__name__)
@@ -68,6 +74,12 @@ class SchedulerMetrics(Protocol):
 
     def pending(self, queue: str, n: int) -> None:
         """Pods waiting in one queue ("active", "backoff", "unschedulable")."""
+
+    def pod_scheduled(self, attempts: int) -> None:
+        """A pod was bound after `attempts` scheduling attempts."""
+
+    def watch_cluster(self, state: ClusterState) -> None:
+        """The GPU gauges read this state from now on (called again after every rebuild)."""
 
 
 class LiveScheduler:
@@ -104,6 +116,7 @@ class LiveScheduler:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(binds_in_flight)
         self._binding: set[asyncio.Task[None]] = set()
+        self._watched: ClusterState | None = None  # the state the metrics read
         self._refused: dict[str, str] = {}  # pod uid -> the reader's error we reported
         rng = rng or random.Random()
         self.reflectors = [
@@ -218,6 +231,9 @@ class LiveScheduler:
     async def run_once(self) -> bool:
         """Try the next pod (or its gang); False when nothing was due."""
         self.cache.sync()
+        if self.metrics is not None and self.cache.state is not self._watched:
+            self._watched = self.cache.state
+            self.metrics.watch_cluster(self.cache.state)
         key = self.queue.pop()
         if key is None:
             return False
@@ -286,8 +302,13 @@ class LiveScheduler:
             self.queue.done(key, unschedulable=False)
             return "error"
         path = api_path("", "v1", "pods", record.namespace, record.name)
-        annotation = assignment_of(placement).encode()
-        patch = {"metadata": {"annotations": {DEVICES_ANNOTATION: annotation}}}
+        annotations = {
+            DEVICES_ANNOTATION: assignment_of(placement).encode(),
+            # The node agent serves pending pods oldest binding first (the kubelet's calls name
+            # no pod); the condition's whole seconds cannot order pods bound in one second.
+            BIND_TIME_ANNOTATION: encode_bind_time(datetime.now(UTC)),
+        }
+        patch = {"metadata": {"annotations": annotations}}
         try:
             reply = await self.http.patch(path, json=patch, headers=MERGE_PATCH)
             if reply.status_code == 404:
@@ -306,6 +327,9 @@ class LiveScheduler:
             return "error"
         if result.outcome is BindOutcome.BOUND:
             self.bound.append(key)
+            if self.metrics is not None:
+                queued = self.queue.pods.get(key)
+                self.metrics.pod_scheduled(1 + (queued.attempts if queued is not None else 0))
             self.queue.delete(key)
             await self.recorder.scheduled(record, placement.node)
             return "scheduled"
