@@ -219,7 +219,7 @@ def test_every_profile_placement_stays_inside_the_gpu(model: GpuModel) -> None:
         assert profile.name.startswith(f"{profile.compute_slices}g.")
         assert 1 <= profile.max_instances <= len(profile.starts)
         assert 0 < profile.memory_mib <= model.memory_mib
-        assert profile.resource_name == f"nvidia.com/mig-{profile.name}"
+        assert profile.resource_name == f"nvidia.com/mig-{profile.name.replace('+', '.')}"
 
 
 @pytest.mark.parametrize("model", MIG_MODELS, ids=ids)
@@ -302,12 +302,24 @@ models:
         memory_mib: 256
         starts: [0, 1, 2, 3]
         max_instances: 4
+        sm: 2
+        ce: 1
+        dec: 0
+        enc: 0
+        jpg: 0
+        ofa: 0
       - name: 4g.1gb
         compute_slices: 4
         memory_slices: 4
         memory_mib: 1024
         starts: [0]
         max_instances: 1
+        sm: 8
+        ce: 4
+        dec: 1
+        enc: 0
+        jpg: 1
+        ofa: 1
 """
 
 

@@ -128,15 +128,17 @@ _BALANCED: dict[int, dict[int, int]] = {7: {1: 2, 2: 1, 3: 1}, 4: {1: 2, 2: 1}}
 
 
 def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
-    """A layout by mig-parted's names: "all-disabled", "all-<profile>" or "all-balanced".
+    """A layout by mig-parted's config names (the GPU Operator's default mig-parted config).
 
-    "all-<profile>" is as many instances of the profile as fit alone on the GPU; "all-balanced"
-    mixes the smallest profiles of 1, 2 and 3 compute slices as mig-parted's example config
-    does (on A100 80GB: 2 x 1g.10gb, 1 x 2g.20gb, 1 x 3g.40gb).
+    "all-disabled" and "all-enabled" (MIG on, no instances) hold no instance;
+    "all-<profile>" is as many instances of the profile as fit alone on the GPU, where a
+    "+me" profile is named with ".me" ("all-1g.10gb.me") since label values cannot hold "+";
+    "all-balanced" mixes the smallest profiles of 1, 2 and 3 compute slices as mig-parted's
+    config does (on A100 80GB: 2 x 1g.10gb, 1 x 2g.20gb, 1 x 3g.40gb).
     """
     from gpuplane.errors import InputError
 
-    if name == "all-disabled":
+    if name in ("all-disabled", "all-enabled"):
         return ()
     if name == "all-balanced":
         counts = _BALANCED.get(model.mig_compute_slices, {})
@@ -155,5 +157,5 @@ def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
         return (profile.name,) * profile.max_instances
     raise InputError(
         f"unknown MIG layout name {name!r}",
-        hint="use all-disabled, all-balanced, all-<profile> or a list of profiles",
+        hint="use all-disabled, all-enabled, all-balanced, all-<profile> or a list of profiles",
     )

@@ -53,10 +53,15 @@ class SharingSpec(Model):
         if mode in _REPLICATED:
             if self.replicas is None:
                 raise ValueError(f"{mode} needs replicas (how many pods share each GPU)")
-            if mode is SharingKind.MPS and self.replicas < 2:
-                raise ValueError("mps needs at least 2 replicas, as the device plugin does")
+            if self.replicas < 2:
+                raise ValueError(f"{mode} needs at least 2 replicas, as the device plugin does")
         elif self.replicas is not None:
             raise ValueError(f"replicas applies to time-slicing and mps, not {mode}")
+        if self.rename is not None:
+            raise ValueError(
+                "the device plugin ignores rename (it clears it on loading a config); "
+                "use renameByDefault: true for nvidia.com/gpu.shared"
+            )
         if mode is SharingKind.MIG and self.mig_layout is None and not self.dynamic_mig:
             raise ValueError("mig needs a migLayout (e.g. all-1g.10gb) or dynamicMig: true")
         if mode is not SharingKind.MIG and (self.mig_layout is not None or self.dynamic_mig):
@@ -93,9 +98,7 @@ def gpu_sharing(spec: SharingSpec, model: GpuModel) -> GpuSharing:
     if mode is SharingKind.MPS and (spec.replicas or 0) > model.max_mps_clients:
         raise ValueError(f"{model.product} allows at most {model.max_mps_clients} MPS clients")
     resource = GPU
-    if spec.rename:
-        resource = spec.rename
-    elif spec.rename_by_default and mode in _REPLICATED:
+    if spec.rename_by_default and mode in _REPLICATED:
         resource = GPU_SHARED
     vgpu_memory = 0
     if mode is SharingKind.VGPU and spec.vgpu_type:
