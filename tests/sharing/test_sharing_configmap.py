@@ -276,3 +276,26 @@ def test_gpu_uuids_in_devices_become_indices_and_unknown_ones_are_refused() -> N
     assert resolved.time_slicing.resources[0].devices == ("1", "0")
     with pytest.raises(InputError, match=r"'GPU-b' in nvidia\.com/gpu's devices is not a GPU"):
         resolve_uuids(config, {"GPU-a": 0})
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("gpu", True),
+        ("nvidia.com/gpu.shared", True),
+        ("mig-1g.10gb.me", True),
+        ("mig-1g.10gb+me", False),
+        ("GPU", False),
+        ("other.com/gpu", False),
+        ("a" * 52, True),
+        ("a" * 53, False),
+    ],
+)
+def test_resource_names_are_dns_subdomains_of_at_most_63_characters(name: str, valid: bool) -> None:
+    from gpuplane.sharing.plugin_config import resource_name
+
+    if valid:
+        assert resource_name(name).startswith("nvidia.com/")
+    else:
+        with pytest.raises(ValueError):
+            resource_name(name)

@@ -10,7 +10,7 @@ seven 1g.10gb fit while the eighth memory slice stays empty.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gpuplane.catalog.models import GpuModel, MigProfile
 
@@ -159,3 +159,22 @@ def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
         f"unknown MIG layout name {name!r}",
         hint="use all-disabled, all-enabled, all-balanced, all-<profile> or a list of profiles",
     )
+
+
+def layout_from_counts(model: GpuModel, counts: Mapping[str, int]) -> tuple[str, ...]:
+    """A layout from mig-parted's `mig-devices` (profile -> count), checked as mig-parted does.
+
+    Every profile must be one the model has and every count positive, and the instances must
+    fit one GPU together; InputError says which rule failed.
+    """
+    from gpuplane.errors import InputError
+
+    layout: list[str] = []
+    for name, count in counts.items():
+        profile = model.mig_profile(name)
+        if count <= 0:
+            raise InputError(f"MIG profile {name}: the count must be positive, got {count}")
+        layout += [profile.name] * count
+    if not fits_together(model, layout):
+        raise InputError(f"MIG devices {dict(counts)} do not fit one {model.product}")
+    return tuple(layout)

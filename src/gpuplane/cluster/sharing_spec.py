@@ -8,7 +8,8 @@
     gpuSharing:                    # some GPUs set apart, by index
       - gpus: [6, 7]
         mode: mig
-        migLayout: all-1g.10gb     # mig-parted's names, or a list of profiles
+        migLayout: all-1g.10gb     # mig-parted's names, a list of profiles, or mig-parted's
+                                   # mig-devices mapping ({1g.10gb: 2, 2g.20gb: 1})
     # mig options: migStrategy (single | mixed, default mixed), dynamicMig (default false)
     # fractional:  gpuSchedulerPolicy (binpack | spread)
     # vgpu:        vgpuType, e.g. GRID_A100-4C (4 GB per vGPU, advertised as nvidia.com/<type>)
@@ -20,11 +21,12 @@ does; renameByDefault is off.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field, model_validator
 
 from gpuplane.catalog import GpuModel, fits_together
-from gpuplane.catalog.mig import named_layout
+from gpuplane.catalog.mig import layout_from_counts, named_layout
 from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.spec_base import Model, checked
 from gpuplane.sharing import FractionPolicy, GpuSharing, MigStrategy, NodeSharing, SharingKind
@@ -40,7 +42,7 @@ class SharingSpec(Model):
     rename: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+/[a-zA-Z0-9._-]+$")
     fail_requests_greater_than_one: bool | None = None
     mig_strategy: MigStrategy = MigStrategy.MIXED
-    mig_layout: str | list[str] | None = None
+    mig_layout: str | list[str] | dict[str, int] | None = None
     dynamic_mig: bool = False
     gpu_scheduler_policy: FractionPolicy = FractionPolicy.BINPACK
     vgpu_type: str | None = None
@@ -78,7 +80,12 @@ def _layout(spec: SharingSpec, model: GpuModel) -> tuple[str, ...]:
     layout = spec.mig_layout
     if layout is None:
         return ()
-    names = checked(lambda n: named_layout(model, n), layout) if isinstance(layout, str) else layout
+    if isinstance(layout, dict):
+        names: Sequence[str] = checked(lambda c: layout_from_counts(model, c), layout)
+    elif isinstance(layout, str):
+        names = checked(lambda n: named_layout(model, n), layout)
+    else:
+        names = layout
     profiles = tuple(checked(model.mig_profile, name).name for name in names)
     if not fits_together(model, profiles):
         raise ValueError(

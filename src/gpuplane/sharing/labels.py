@@ -142,7 +142,10 @@ def gfd_labels(
         MACHINE: sanitise(machine) or MACHINE_UNKNOWN,
         GPU_MODE: gpu_mode([PCI_3D_CONTROLLER] if major else []),
         MIG_CAPABLE: "true" if model.mig_capable else "false",
-        MPS_CAPABLE: "true" if any(g.kind is SharingKind.MPS for g in full) else "false",
+        # GFD's sharing labeler: MPS with more than one replica.
+        MPS_CAPABLE: "true"
+        if any(g.kind is SharingKind.MPS and g.replicas > 1 for g in full)
+        else "false",
     }
     if major:
         # GFD writes no architecture for a GPU that reports compute capability 0.
