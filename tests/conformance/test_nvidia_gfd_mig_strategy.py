@@ -277,3 +277,13 @@ def test_sharing_labeler_config_with_mps_replicas_mig_devices() -> None:
     # GFD fails with errMPSSharingNotSupported; gpuplane refuses the node the same way.
     with pytest.raises(InputError, match="MPS"):
         labels_of([ONE], "none", mps=True)
+
+
+def test_mig_resource_labeler_no_sharing() -> None:
+    """resource_test.go TestMigResourceLabeler "no sharing": NewMigDevice(1, 2, 300), single."""
+    # slices.ci "1", not upstream's "2": the intentional divergence noted above SINGLE.
+    expected = {**mig_labels(1, "1g.300gb", 300, 1)}
+    del expected["nvidia.com/mig.strategy"]
+    written = resource_labels(labels_of([(mig(1, 300),)], "single"))
+    del written["nvidia.com/mig.strategy"]
+    assert written == expected
