@@ -367,3 +367,30 @@ def test_a_typo_in_the_table_fails_loudly(old: str, new: str, field: str, words:
 def test_a_malformed_table_fails(text: str) -> None:
     with pytest.raises(InputError):
         parse_table(text)
+
+
+def test_h200_profiles_match_the_read_on_a_real_h200() -> None:
+    # NVML GPU instance profile info on an H200 (bench/RESULTS.md, 2026-11-29).
+    read = {
+        "1g.18gb": (16, 1, 1, 0, 1, 0, 16384, 7),
+        "1g.18gb+me": (16, 1, 1, 0, 1, 1, 16384, 1),
+        "1g.35gb": (26, 1, 1, 0, 1, 0, 33280, 4),
+        "2g.35gb": (32, 2, 2, 0, 2, 0, 33280, 3),
+        "3g.71gb": (60, 3, 3, 0, 3, 0, 71424, 2),
+        "4g.71gb": (64, 4, 4, 0, 4, 0, 71424, 1),
+        "7g.141gb": (132, 8, 7, 0, 7, 1, 143360, 1),
+    }
+    profiles = lookup("NVIDIA-H200").mig_profiles
+    assert {
+        p.name: (
+            p.multiprocessors,
+            p.copy_engines,
+            p.decoders,
+            p.encoders,
+            p.jpeg_engines,
+            p.ofa_engines,
+            p.memory_mib,
+            p.max_instances,
+        )
+        for p in profiles
+    } == read
