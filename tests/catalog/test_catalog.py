@@ -219,7 +219,7 @@ def test_every_profile_placement_stays_inside_the_gpu(model: GpuModel) -> None:
         assert profile.name.startswith(f"{profile.compute_slices}g.")
         assert 1 <= profile.max_instances <= len(profile.starts)
         assert 0 < profile.memory_mib <= model.memory_mib
-        assert profile.resource_name == f"nvidia.com/mig-{profile.name}"
+        assert profile.resource_name == f"nvidia.com/mig-{profile.name.replace('+', '.')}"
 
 
 @pytest.mark.parametrize("model", MIG_MODELS, ids=ids)
@@ -302,12 +302,24 @@ models:
         memory_mib: 256
         starts: [0, 1, 2, 3]
         max_instances: 4
+        sm: 2
+        ce: 1
+        dec: 0
+        enc: 0
+        jpg: 0
+        ofa: 0
       - name: 4g.1gb
         compute_slices: 4
         memory_slices: 4
         memory_mib: 1024
         starts: [0]
         max_instances: 1
+        sm: 8
+        ce: 4
+        dec: 1
+        enc: 0
+        jpg: 1
+        ofa: 1
 """
 
 
@@ -355,3 +367,30 @@ def test_a_typo_in_the_table_fails_loudly(old: str, new: str, field: str, words:
 def test_a_malformed_table_fails(text: str) -> None:
     with pytest.raises(InputError):
         parse_table(text)
+
+
+def test_h200_profiles_match_the_read_on_a_real_h200() -> None:
+    # NVML GPU instance profile info on an H200 (bench/RESULTS.md, 2026-11-29).
+    read = {
+        "1g.18gb": (16, 1, 1, 0, 1, 0, 16384, 7),
+        "1g.18gb+me": (16, 1, 1, 0, 1, 1, 16384, 1),
+        "1g.35gb": (26, 1, 1, 0, 1, 0, 33280, 4),
+        "2g.35gb": (32, 2, 2, 0, 2, 0, 33280, 3),
+        "3g.71gb": (60, 3, 3, 0, 3, 0, 71424, 2),
+        "4g.71gb": (64, 4, 4, 0, 4, 0, 71424, 1),
+        "7g.141gb": (132, 8, 7, 0, 7, 1, 143360, 1),
+    }
+    profiles = lookup("NVIDIA-H200").mig_profiles
+    assert {
+        p.name: (
+            p.multiprocessors,
+            p.copy_engines,
+            p.decoders,
+            p.encoders,
+            p.jpeg_engines,
+            p.ofa_engines,
+            p.memory_mib,
+            p.max_instances,
+        )
+        for p in profiles
+    } == read

@@ -96,3 +96,43 @@ def test_refused_with_the_field_and_the_reason(body, message):
         parse_cluster_spec(body, "c.yaml")
     assert message in str(err.value)
     assert "nodePools[0]" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        ("all-enabled", ()),
+        ("all-1g.10gb.me", ("1g.10gb+me",)),
+        ({"1g.10gb": 2, "3g.40gb": 1}, ("1g.10gb", "1g.10gb", "3g.40gb")),
+    ],
+)
+def test_mig_parted_names_and_mig_devices_are_layouts(layout, expected):
+    n = node(spec("NVIDIA-A100-SXM4-80GB", {"mode": "mig", "migLayout": layout}))
+    assert n.sharing.default.mig_layout == expected
+
+
+def test_a_me_profile_is_advertised_and_labelled_with_a_dot():
+    n = node(spec("NVIDIA-A100-SXM4-80GB", {"mode": "mig", "migLayout": "all-1g.10gb.me"}))
+    assert n.labels["nvidia.com/mig-1g.10gb.me.count"] == "8"
+    assert n.labels["nvidia.com/mig-1g.10gb.me.engines.ofa"] == "1"
+    assert not any("+" in key for key in n.labels)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (spec("Tesla-T4", {"mode": "time-slicing", "replicas": 1}), "at least 2 replicas"),
+        (
+            spec("Tesla-T4", {"mode": "time-slicing", "replicas": 2, "rename": "nvidia.com/x"}),
+            "ignores rename",
+        ),
+        (
+            spec("NVIDIA-A100-SXM4-80GB", {"mode": "mig", "migLayout": {"1g.10gb": 0}}),
+            "must be positive",
+        ),
+    ],
+)
+def test_what_the_device_plugin_would_not_serve_is_refused(body, message):
+    with pytest.raises(ClusterSpecError) as err:
+        parse_cluster_spec(body, "c.yaml")
+    assert message in str(err.value)

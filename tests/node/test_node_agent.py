@@ -29,7 +29,8 @@ from gpuplane.node.proto import api_pb2 as api
 from node_helpers import A100, FOUR_A100, MIXED, MPS_2, SINGLE, TIME_SLICING_4, mig_inventory
 
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
-#: Two MIG GPUs (mixed), one whole GPU, and one GPU time-sliced under a renamed resource.
+#: Two MIG GPUs (mixed) and two whole GPUs. The device plugin ignores `rename` and `devices`,
+#: so no config can time-slice one whole GPU and keep the other whole.
 MIXED_NODE = f"""
 node: mixed
 gpus:
@@ -39,9 +40,6 @@ gpus:
 MIXED_CONFIG = """
 version: v1
 flags: {migStrategy: mixed}
-sharing:
-  timeSlicing:
-    resources: [{name: nvidia.com/gpu, rename: gpu.shared, replicas: 2, devices: [3]}]
 """
 
 
@@ -105,7 +103,6 @@ def test_fault_and_recovery_reach_list_and_watch_within_a_second(kubelet_dir: Pa
     with running(kubelet_dir, MIXED_NODE, MIXED_CONFIG) as (_agent, kubelet, backend):
         whole = kubelet.plugin("nvidia.com/gpu")
         small = kubelet.plugin("nvidia.com/mig-1g.10gb")
-        shared = kubelet.plugin("nvidia.com/gpu.shared")
         inventory = backend.inventory()
         gpu2 = inventory.gpus[2].uuid
         # An application XID is ignored; the fatal one after it is the next change seen.
@@ -114,7 +111,7 @@ def test_fault_and_recovery_reach_list_and_watch_within_a_second(kubelet_dir: Pa
         backend.inject(2, xid=79)
         devices = whole.wait_for(lambda d: d.get(gpu2) == UNHEALTHY, timeout=1.0)
         assert time.monotonic() - started < 1.0
-        assert devices == {gpu2: UNHEALTHY}  # GPU 2 is this resource's one device
+        assert devices == {gpu2: UNHEALTHY, inventory.gpus[3].uuid: HEALTHY}
         assert len(whole.lists) == 2  # the first list, then the fatal XID's
         started = time.monotonic()
         backend.clear(2)
@@ -135,19 +132,17 @@ def test_fault_and_recovery_reach_list_and_watch_within_a_second(kubelet_dir: Pa
         backend.clear(0, position)
         backend.clear(1)
         small.wait_for(healthy, timeout=1.0)
-        assert healthy(shared.latest) and len(shared.lists) == 1
 
 
 def allocate_env(plugin: PluginConnection, ids: list[str]) -> dict[str, str]:
     return dict(plugin.allocate(ids).container_responses[0].envs)
 
 
-def test_allocate_and_preferred_whole_renamed_and_mig(kubelet_dir: Path) -> None:
+def test_allocate_and_preferred_whole_and_mig(kubelet_dir: Path) -> None:
     with running(kubelet_dir, MIXED_NODE, MIXED_CONFIG) as (_agent, kubelet, backend):
         inventory = backend.inventory()
         expected = {
             "nvidia.com/gpu",
-            "nvidia.com/gpu.shared",
             "nvidia.com/mig-1g.10gb",
             "nvidia.com/mig-2g.20gb",
             "nvidia.com/mig-3g.40gb",
@@ -156,15 +151,10 @@ def test_allocate_and_preferred_whole_renamed_and_mig(kubelet_dir: Path) -> None
             kubelet.plugin(resource)
         assert set(kubelet.plugins) == expected
         whole = kubelet.plugin("nvidia.com/gpu")
-        assert list(whole.latest) == [inventory.gpus[2].uuid]
-        assert whole.preferred(list(whole.latest), 1) == [inventory.gpus[2].uuid]
-        assert allocate_env(whole, [inventory.gpus[2].uuid]) == {
-            "NVIDIA_VISIBLE_DEVICES": inventory.gpus[2].uuid
-        }
-        shared = kubelet.plugin("nvidia.com/gpu.shared")
-        gpu3 = inventory.gpus[3].uuid
-        assert sorted(shared.latest) == [f"{gpu3}::0", f"{gpu3}::1"]
-        assert allocate_env(shared, sorted(shared.latest)) == {"NVIDIA_VISIBLE_DEVICES": gpu3}
+        gpu2, gpu3 = inventory.gpus[2].uuid, inventory.gpus[3].uuid
+        assert sorted(whole.latest) == sorted([gpu2, gpu3])
+        assert whole.preferred([gpu2], 1) == [gpu2]
+        assert allocate_env(whole, [gpu3]) == {"NVIDIA_VISIBLE_DEVICES": gpu3}
         three = kubelet.plugin("nvidia.com/mig-3g.40gb")
         migs = [m for g in inventory.gpus for m in g.mig_devices if m.profile == "3g.40gb"]
         assert sorted(three.latest) == sorted(m.uuid for m in migs)

@@ -296,7 +296,7 @@ def test_discovery_feeds_plan_and_labels(sysfs: Path, minors: Path) -> None:
     assert plan.advertised() == {
         "nvidia.com/gpu": 1,
         "nvidia.com/mig-1g.10gb": 1,
-        "nvidia.com/mig-1g.10gb+me": 1,
+        "nvidia.com/mig-1g.10gb.me": 1,
         "nvidia.com/mig-3g.40gb": 1,
     }
     labels = node_labels(plan)

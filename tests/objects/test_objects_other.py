@@ -246,14 +246,16 @@ def test_device_plugin_configmap() -> None:
     )
     mps = cm.configs["mps"].mps
     assert mps is not None and mps.fail_requests_greater_than_one
-    assert mps.resources == (ReplicatedResource("nvidia.com/gpu", 2, devices=("0", "1")),)
+    # The plugin ignores `devices` when it loads a config, and says so.
+    assert mps.resources == (ReplicatedResource("nvidia.com/gpu", 2),)
+    assert any("'devices' is not supported" in w for w in cm.configs["mps"].warnings)
     assert cm.configs["a100"] == DevicePluginConfig(name="a100", mig_strategy="mixed")
 
 
 @pytest.mark.parametrize(
     ("old", "new", "needle", "message"),
     [
-        ("replicas: 4", "replicas: 0", "replicas: 0", "number of replicas must be >= 1"),
+        ("replicas: 4", "replicas: 0", "replicas: 0", "number of replicas must be >= 2"),
         ("replicas: 2", "replicas: 1", "replicas: 1", "number of replicas must be >= 2"),
         ("migStrategy: none", "migStrategy: some", "migStrategy: some", "unsupported migStrategy"),
         ('devices: [0, "1"]', "devices: some", "devices: some", "only valid string input is 'all'"),

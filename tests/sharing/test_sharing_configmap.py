@@ -12,7 +12,6 @@ from gpuplane.cluster.load import load_cluster
 from gpuplane.errors import InputError, Location, ManifestError
 from gpuplane.objects import read_text
 from gpuplane.sharing import (
-    EXCLUSIVE,
     EXCLUSIVE_NODE,
     DevicePluginConfig,
     DevicePluginConfigMap,
@@ -141,42 +140,15 @@ def test_fail_requests_greater_than_one_defaults_off_for_time_slicing() -> None:
     assert sharing.default == GpuSharing(SharingKind.TIME_SLICING, replicas=3)
 
 
-def test_a_bare_rename_gets_the_nvidia_prefix() -> None:
+def test_rename_is_ignored_as_the_device_plugin_does() -> None:
     sharing = sharing_from_device_plugin_config(ts(2, rename="a100.shared"), 2, A100)
-    assert sharing.default.resource == "nvidia.com/a100.shared"
+    assert sharing.default.resource == "nvidia.com/gpu"
 
 
-def test_mps_devices_by_index_become_per_gpu_overrides() -> None:
-    config = configmaps()[0].configs["mps2"]
-    sharing = sharing_from_device_plugin_config(config, 4, A100)
-    mps = GpuSharing(SharingKind.MPS, replicas=2, fail_requests_greater_than_one=True)
-    assert sharing == NodeSharing(EXCLUSIVE, per_gpu={0: mps, 1: mps})
-    # Naming every GPU is the same as all.
-    assert sharing_from_device_plugin_config(config, 2, A100) == NodeSharing(mps)
-
-
-def test_a_count_of_devices_replicates_the_lowest_indices() -> None:
-    sharing = sharing_from_device_plugin_config(ts(2, devices=3), 8, A100)
-    assert sorted(sharing.per_gpu) == [0, 1, 2]
-    assert sharing.for_gpu(5) == EXCLUSIVE
-    assert sharing_from_device_plugin_config(ts(2, devices=8), 8, A100).per_gpu == {}
-
-
-@pytest.mark.parametrize(
-    ("devices", "message"),
-    [
-        (9, "requested 9 devices to be replicated, but only 8 are available"),
-        (("8",), "no matching device at index 8"),
-        (("GPU-b1028956-cfa2-0990-bf4a-5da9abb51763",), "UUIDs cannot be resolved"),
-        (("0:1",), "MIG devices cannot be replicated yet"),
-    ],
-)
-def test_devices_the_simulation_cannot_resolve_are_refused(
-    devices: int | tuple[str, ...], message: str
-) -> None:
-    with pytest.raises(ManifestError, match=message) as err:
-        sharing_from_device_plugin_config(ts(2, devices=devices), 8, A100, Location("cm.yaml", 1))
-    assert "cm.yaml:1: data.c.sharing.timeSlicing.resources[0].devices" in str(err.value)
+@pytest.mark.parametrize("devices", [3, 8, 9, ("8",), ("0:1",), ("0", "1")])
+def test_devices_are_ignored_as_the_device_plugin_does(devices: int | tuple[str, ...]) -> None:
+    sharing = sharing_from_device_plugin_config(ts(2, devices=devices), 8, A100)
+    assert sharing == NodeSharing(GpuSharing(SharingKind.TIME_SLICING, replicas=2))
 
 
 def test_mig_strategy_comes_from_the_flags() -> None:
@@ -304,3 +276,26 @@ def test_gpu_uuids_in_devices_become_indices_and_unknown_ones_are_refused() -> N
     assert resolved.time_slicing.resources[0].devices == ("1", "0")
     with pytest.raises(InputError, match=r"'GPU-b' in nvidia\.com/gpu's devices is not a GPU"):
         resolve_uuids(config, {"GPU-a": 0})
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("gpu", True),
+        ("nvidia.com/gpu.shared", True),
+        ("mig-1g.10gb.me", True),
+        ("mig-1g.10gb+me", False),
+        ("GPU", False),
+        ("other.com/gpu", False),
+        ("a" * 52, True),
+        ("a" * 53, False),
+    ],
+)
+def test_resource_names_are_dns_subdomains_of_at_most_63_characters(name: str, valid: bool) -> None:
+    from gpuplane.sharing.plugin_config import resource_name
+
+    if valid:
+        assert resource_name(name).startswith("nvidia.com/")
+    else:
+        with pytest.raises(ValueError):
+            resource_name(name)

@@ -20,6 +20,14 @@ SLICES_CI = "nvidia.com/gpu.slices.ci"
 MIG_CAPABLE = "nvidia.com/mig.capable"
 MIG_STRATEGY = "nvidia.com/mig.strategy"
 MPS_CAPABLE = "nvidia.com/mps.capable"
+#: The machine's DMI product name, sanitised; "unknown" where GFD cannot read it.
+MACHINE = "nvidia.com/gpu.machine"
+#: compute (PCI 3D controller), graphics (VGA controller), or unknown (other or mixed classes).
+GPU_MODE = "nvidia.com/gpu.mode"
+MACHINE_UNKNOWN = "unknown"
+MODE_COMPUTE = "compute"
+MODE_GRAPHICS = "graphics"
+MODE_UNKNOWN = "unknown"
 DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 #: Set by users (or the GPU Operator's default) to a mig-parted config name; mig-manager
 #: applies it and reports progress in MIG_CONFIG_STATE.
@@ -50,6 +58,12 @@ RESOURCE_SHARING_STRATEGY = "sharing-strategy"
 RESOURCE_MEMORY = "memory"
 RESOURCE_SLICES_GI = "slices.gi"
 RESOURCE_SLICES_CI = "slices.ci"
+RESOURCE_MULTIPROCESSORS = "multiprocessors"
+RESOURCE_ENGINES_COPY = "engines.copy"
+RESOURCE_ENGINES_DECODER = "engines.decoder"
+RESOURCE_ENGINES_ENCODER = "engines.encoder"
+RESOURCE_ENGINES_JPEG = "engines.jpeg"
+RESOURCE_ENGINES_OFA = "engines.ofa"
 
 #: What GFD appends to the product name when nvidia.com/gpu is replicated and not renamed.
 SHARED_SUFFIX = "-SHARED"

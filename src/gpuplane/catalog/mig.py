@@ -10,7 +10,7 @@ seven 1g.10gb fit while the eighth memory slice stays empty.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gpuplane.catalog.models import GpuModel, MigProfile
 
@@ -128,15 +128,17 @@ _BALANCED: dict[int, dict[int, int]] = {7: {1: 2, 2: 1, 3: 1}, 4: {1: 2, 2: 1}}
 
 
 def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
-    """A layout by mig-parted's names: "all-disabled", "all-<profile>" or "all-balanced".
+    """A layout by mig-parted's config names (the GPU Operator's default mig-parted config).
 
-    "all-<profile>" is as many instances of the profile as fit alone on the GPU; "all-balanced"
-    mixes the smallest profiles of 1, 2 and 3 compute slices as mig-parted's example config
-    does (on A100 80GB: 2 x 1g.10gb, 1 x 2g.20gb, 1 x 3g.40gb).
+    "all-disabled" and "all-enabled" (MIG on, no instances) hold no instance;
+    "all-<profile>" is as many instances of the profile as fit alone on the GPU, where a
+    "+me" profile is named with ".me" ("all-1g.10gb.me") since label values cannot hold "+";
+    "all-balanced" mixes the smallest profiles of 1, 2 and 3 compute slices as mig-parted's
+    config does (on A100 80GB: 2 x 1g.10gb, 1 x 2g.20gb, 1 x 3g.40gb).
     """
     from gpuplane.errors import InputError
 
-    if name == "all-disabled":
+    if name in ("all-disabled", "all-enabled"):
         return ()
     if name == "all-balanced":
         counts = _BALANCED.get(model.mig_compute_slices, {})
@@ -155,5 +157,24 @@ def named_layout(model: GpuModel, name: str) -> tuple[str, ...]:
         return (profile.name,) * profile.max_instances
     raise InputError(
         f"unknown MIG layout name {name!r}",
-        hint="use all-disabled, all-balanced, all-<profile> or a list of profiles",
+        hint="use all-disabled, all-enabled, all-balanced, all-<profile> or a list of profiles",
     )
+
+
+def layout_from_counts(model: GpuModel, counts: Mapping[str, int]) -> tuple[str, ...]:
+    """A layout from mig-parted's `mig-devices` (profile -> count), checked as mig-parted does.
+
+    Every profile must be one the model has and every count positive, and the instances must
+    fit one GPU together; InputError says which rule failed.
+    """
+    from gpuplane.errors import InputError
+
+    layout: list[str] = []
+    for name, count in counts.items():
+        profile = model.mig_profile(name)
+        if count <= 0:
+            raise InputError(f"MIG profile {name}: the count must be positive, got {count}")
+        layout += [profile.name] * count
+    if not fits_together(model, layout):
+        raise InputError(f"MIG devices {dict(counts)} do not fit one {model.product}")
+    return tuple(layout)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from gpuplane.catalog.resources import MIG_PREFIX
+from gpuplane.catalog.resources import mig_resource
 from gpuplane.errors import InputError, Location, UnknownGpuModelError
 
 TABLE_FILE = "gpus.yaml"
@@ -28,7 +28,7 @@ _SEPARATORS = re.compile(r"[\s_]+")
 # GFD appends these to nvidia.com/gpu.product: "-SHARED" when time-slicing or MPS renames
 # the resource, "-MIG-<profile>" under the single MIG strategy. Neither changes the model.
 _SHARED_SUFFIX = re.compile(r"-shared$")
-_MIG_SUFFIX = re.compile(r"-mig-\d+g\.\d+gb(\+me)?$")
+_MIG_SUFFIX = re.compile(r"-mig-\d+g\.\d+gb([+.]me)?$")
 
 _MODEL_FIELDS = (
     "product",
@@ -51,6 +51,7 @@ _PROFILE_FIELDS = (
     "memory_mib",
     "starts",
     "max_instances",
+    *(_ENGINES := ("sm", "ce", "dec", "enc", "jpg", "ofa")),
 )
 
 T = TypeVar("T")
@@ -66,11 +67,18 @@ class MigProfile:
     memory_mib: int
     starts: tuple[int, ...]
     max_instances: int
+    #: Per instance, as `nvidia-smi mig -lgip` lists them and GFD labels them.
+    multiprocessors: int = 0
+    copy_engines: int = 0
+    decoders: int = 0
+    encoders: int = 0
+    jpeg_engines: int = 0
+    ofa_engines: int = 0
 
     @property
     def resource_name(self) -> str:
-        """The extended resource the device plugin advertises, e.g. nvidia.com/mig-1g.10gb."""
-        return f"{MIG_PREFIX}{self.name}"
+        """The extended resource the device plugin advertises: nvidia.com/mig-1g.10gb.me."""
+        return mig_resource(self.name)
 
     @property
     def media_extensions(self) -> bool:
@@ -201,8 +209,9 @@ def _key(name: str) -> str:
 
 
 def _profile_key(name: str) -> str:
-    key = name.strip().casefold().removeprefix("nvidia.com/")
-    return key.removeprefix("mig-")
+    key = name.strip().casefold().removeprefix("nvidia.com/").removeprefix("mig-")
+    # The device plugin, GFD and mig-parted write "1g.10gb+me" as "1g.10gb.me".
+    return key.removesuffix(".me") + "+me" if key.endswith(".me") else key
 
 
 def _suggestion(key: str, table: _Table) -> str:
@@ -325,6 +334,7 @@ def _parse_profile(
             f"max_instances {max_instances} exceeds the {len(starts)} start positions",
             where=where.child("max_instances"),
         )
+    sm, ce, dec, enc, jpg, ofa = (_positive(row, key, where, 0) for key in _ENGINES)
     return MigProfile(
         name=name,
         compute_slices=compute,
@@ -332,6 +342,12 @@ def _parse_profile(
         memory_mib=_positive(row, "memory_mib", where),
         starts=tuple(starts),
         max_instances=max_instances,
+        multiprocessors=sm,
+        copy_engines=ce,
+        decoders=dec,
+        encoders=enc,
+        jpeg_engines=jpg,
+        ofa_engines=ofa,
     )
 
 
@@ -359,10 +375,11 @@ def _expect(value: object, kind: type[T], what: str, where: Location) -> T:
     return value
 
 
-def _positive(row: dict[Any, Any], key: str, where: Location) -> int:
+def _positive(row: dict[Any, Any], key: str, where: Location, least: int = 1) -> int:
     value = _field(row, key, int, where)
-    if value <= 0:
-        raise InputError(f"{key} must be positive, got {value}", where=where.child(key))
+    if value < least:
+        what = "positive" if least == 1 else f"at least {least}"
+        raise InputError(f"{key} must be {what}, got {value}", where=where.child(key))
     return value
 
 

@@ -8,7 +8,8 @@
     gpuSharing:                    # some GPUs set apart, by index
       - gpus: [6, 7]
         mode: mig
-        migLayout: all-1g.10gb     # mig-parted's names, or a list of profiles
+        migLayout: all-1g.10gb     # mig-parted's names, a list of profiles, or mig-parted's
+                                   # mig-devices mapping ({1g.10gb: 2, 2g.20gb: 1})
     # mig options: migStrategy (single | mixed, default mixed), dynamicMig (default false)
     # fractional:  gpuSchedulerPolicy (binpack | spread)
     # vgpu:        vgpuType, e.g. GRID_A100-4C (4 GB per vGPU, advertised as nvidia.com/<type>)
@@ -20,11 +21,12 @@ does; renameByDefault is off.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pydantic import Field, model_validator
 
 from gpuplane.catalog import GpuModel, fits_together
-from gpuplane.catalog.mig import named_layout
+from gpuplane.catalog.mig import layout_from_counts, named_layout
 from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.spec_base import Model, checked
 from gpuplane.sharing import FractionPolicy, GpuSharing, MigStrategy, NodeSharing, SharingKind
@@ -40,7 +42,7 @@ class SharingSpec(Model):
     rename: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+/[a-zA-Z0-9._-]+$")
     fail_requests_greater_than_one: bool | None = None
     mig_strategy: MigStrategy = MigStrategy.MIXED
-    mig_layout: str | list[str] | None = None
+    mig_layout: str | list[str] | dict[str, int] | None = None
     dynamic_mig: bool = False
     gpu_scheduler_policy: FractionPolicy = FractionPolicy.BINPACK
     vgpu_type: str | None = None
@@ -53,10 +55,15 @@ class SharingSpec(Model):
         if mode in _REPLICATED:
             if self.replicas is None:
                 raise ValueError(f"{mode} needs replicas (how many pods share each GPU)")
-            if mode is SharingKind.MPS and self.replicas < 2:
-                raise ValueError("mps needs at least 2 replicas, as the device plugin does")
+            if self.replicas < 2:
+                raise ValueError(f"{mode} needs at least 2 replicas, as the device plugin does")
         elif self.replicas is not None:
             raise ValueError(f"replicas applies to time-slicing and mps, not {mode}")
+        if self.rename is not None:
+            raise ValueError(
+                "the device plugin ignores rename (it clears it on loading a config); "
+                "use renameByDefault: true for nvidia.com/gpu.shared"
+            )
         if mode is SharingKind.MIG and self.mig_layout is None and not self.dynamic_mig:
             raise ValueError("mig needs a migLayout (e.g. all-1g.10gb) or dynamicMig: true")
         if mode is not SharingKind.MIG and (self.mig_layout is not None or self.dynamic_mig):
@@ -73,7 +80,12 @@ def _layout(spec: SharingSpec, model: GpuModel) -> tuple[str, ...]:
     layout = spec.mig_layout
     if layout is None:
         return ()
-    names = checked(lambda n: named_layout(model, n), layout) if isinstance(layout, str) else layout
+    if isinstance(layout, dict):
+        names: Sequence[str] = checked(lambda c: layout_from_counts(model, c), layout)
+    elif isinstance(layout, str):
+        names = checked(lambda n: named_layout(model, n), layout)
+    else:
+        names = layout
     profiles = tuple(checked(model.mig_profile, name).name for name in names)
     if not fits_together(model, profiles):
         raise ValueError(
@@ -93,9 +105,7 @@ def gpu_sharing(spec: SharingSpec, model: GpuModel) -> GpuSharing:
     if mode is SharingKind.MPS and (spec.replicas or 0) > model.max_mps_clients:
         raise ValueError(f"{model.product} allows at most {model.max_mps_clients} MPS clients")
     resource = GPU
-    if spec.rename:
-        resource = spec.rename
-    elif spec.rename_by_default and mode in _REPLICATED:
+    if spec.rename_by_default and mode in _REPLICATED:
         resource = GPU_SHARED
     vgpu_memory = 0
     if mode is SharingKind.VGPU and spec.vgpu_type:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gpuplane.catalog import GpuModel, lookup, pack
+from gpuplane.catalog.labels import MIG_CONFIG_DISABLED
 from gpuplane.catalog.mig import named_layout
 from gpuplane.errors import InputError, Location
 from gpuplane.node.backend import (
@@ -258,8 +259,8 @@ def _gpu_entry(entry: Field, node: str, first: int) -> list[Gpu]:
 
 
 def _mig_layout(field: Field, model: GpuModel) -> tuple[tuple[str, int], ...] | None:
-    if field.value is None:
-        return None
+    if field.value is None or field.value == MIG_CONFIG_DISABLED:
+        return None  # mig-parted's all-disabled: MIG mode off
     if not model.mig_capable:
         raise field.error(f"{model.product} is not MIG-capable")
     try:

@@ -11,26 +11,27 @@ Each data value is a device plugin config file, as the plugin's `config.map` hol
         resources: [{name: nvidia.com/gpu, replicas: 4, rename: ..., devices: all}]
 
 A ConfigMap is taken for one of these by its content, since its name is the user's choice.
+Each value is checked as the plugin checks it when it loads (replicas >= 2, resource names,
+device references), and `rename` and `devices`, which the plugin clears on loading, are
+ignored with a warning (`gpuplane.sharing.plugin_config.without_unsupported`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from gpuplane.errors import InputError, Location
-from gpuplane.objects.yamlio import Field, YamlMap, load_text
+from gpuplane.objects.yamlio import Field, Warn, YamlMap, load_text
 from gpuplane.sharing import (
     DevicePluginConfig,
     DevicePluginConfigMap,
     ReplicatedResource,
     SharingConfig,
 )
+from gpuplane.sharing.plugin_config import device_ref_kind, resource_name, without_unsupported
 
 VERSION = "v1"
 _MIG_STRATEGIES = ("none", "single", "mixed")
-# A GPU index, a MIG index (gpu:mig) or a GPU/MIG UUID, as the plugin accepts in `devices`.
-_DEVICE_REF = re.compile(r"^(\d+|\d+:\d+|(GPU|MIG)-[0-9A-Za-z/-]+)$")
 
 
 def _parse_value(value: Field) -> Field | None:
@@ -70,15 +71,21 @@ def is_device_plugin_configmap(root: Field) -> bool:
     return False
 
 
-def read_device_plugin_configmap(root: Field) -> DevicePluginConfigMap:
-    """Every data value of a device plugin ConfigMap, each a named config."""
+def read_device_plugin_configmap(root: Field, warn: Warn | None = None) -> DevicePluginConfigMap:
+    """Every data value of a device plugin ConfigMap, each a named config, as the plugin loads it.
+
+    What the plugin would ignore is said to `warn` and kept in each config's `warnings`.
+    """
     metadata = root["metadata"]
     configs = {}
     for key, value in root["data"].items():
         parsed = _parse_value(value)
         if parsed is None:
             raise value.error("must hold one device plugin config as YAML (version: v1, ...)")
-        configs[key] = _config(key, parsed)
+        configs[key] = without_unsupported(_config(key, parsed))
+        for message in configs[key].warnings:
+            if warn is not None:
+                warn(parsed.where, f"device plugin config {key!r}: {message}")
     return DevicePluginConfigMap(
         name=metadata["name"].required_string(),
         namespace=metadata["namespace"].string() or "default",
@@ -104,18 +111,15 @@ def _config(name: str, body: Field) -> DevicePluginConfig:
     return DevicePluginConfig(
         name=name,
         mig_strategy=strategy,
-        time_slicing=_sharing(time_slicing, min_replicas=1) if time_slicing.present else None,
-        # MPS partitions a GPU between clients, so one replica would be no sharing at all.
-        mps=_sharing(mps, min_replicas=2, fail_default=True) if mps.present else None,
+        time_slicing=_sharing(time_slicing) if time_slicing.present else None,
+        mps=_sharing(mps, fail_default=True) if mps.present else None,
     )
 
 
-def _sharing(field: Field, *, min_replicas: int, fail_default: bool = False) -> SharingConfig:
+def _sharing(field: Field, *, fail_default: bool = False) -> SharingConfig:
     rename_by_default = field["renameByDefault"].boolean(False)
     resources_field = field["resources"]
-    resources = tuple(
-        _replicated(item, min_replicas, rename_by_default) for item in resources_field.each()
-    )
+    resources = tuple(_replicated(item, rename_by_default) for item in resources_field.each())
     if not resources:
         raise resources_field.error("no resources specified")
     return SharingConfig(
@@ -126,15 +130,24 @@ def _sharing(field: Field, *, min_replicas: int, fail_default: bool = False) -> 
     )
 
 
-def _replicated(item: Field, min_replicas: int, rename_by_default: bool) -> ReplicatedResource:
-    name = item["name"].required_string()
+def _name(field: Field, text: str) -> str:
+    try:
+        return resource_name(text)
+    except ValueError as exc:
+        raise field.error(str(exc)) from None
+
+
+def _replicated(item: Field, rename_by_default: bool) -> ReplicatedResource:
+    name = _name(item["name"], item["name"].required_string())
     replicas_field = item["replicas"]
     replicas = replicas_field.optional_integer()
     if replicas is None:
         raise replicas_field.error("no replicas specified")
-    if replicas < min_replicas:
-        raise replicas_field.error(f"number of replicas must be >= {min_replicas}, got {replicas}")
-    rename = item["rename"].optional_string() or None
+    if replicas < 2:
+        # Time-slicing and MPS alike: one replica would be no sharing at all.
+        raise replicas_field.error(f"number of replicas must be >= 2, got {replicas}")
+    rename_text = item["rename"].optional_string()
+    rename = _name(item["rename"], rename_text) if rename_text else None
     if rename is None and rename_by_default:
         # What the plugin advertises then: <name>.shared.
         rename = f"{name}.shared"
@@ -158,7 +171,7 @@ def _devices(field: Field) -> str | int | tuple[str, ...]:
         ref = item.value
         if isinstance(ref, int) and not isinstance(ref, bool) and ref >= 0:
             refs.append(str(ref))
-        elif isinstance(ref, str) and _DEVICE_REF.match(ref):
+        elif isinstance(ref, str) and device_ref_kind(ref) is not None:
             refs.append(ref)
         else:
             raise item.error(

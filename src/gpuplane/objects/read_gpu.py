@@ -29,8 +29,11 @@ from gpuplane.objects.yamlio import Field
 from gpuplane.quantity import parse_quantity
 
 # mig-<g>g.<mem>gb with the optional compute-instance prefix (1c.) and the media-engine or
-# graphics variants the device plugin advertises (+me, +gfx, -me, +me.all).
-_MIG = re.compile(r"^nvidia\.com/mig-(?P<profile>(?:\d+c\.)?\d+g\.\d+gb(?:[+-][a-z.]+)?)$")
+# graphics variants (+me, +gfx, -me, +me.all), which the device plugin advertises with "."
+# for "+" (nvidia.com/mig-1g.10gb.me), a resource name holding no "+".
+_MIG = re.compile(
+    r"^nvidia\.com/mig-(?P<profile>(?:\d+c\.)?\d+g\.\d+gb(?:[+-][a-z.]+|\.me(?:\.all)?|\.gfx)?)$"
+)
 _HAMI = (HAMI_GPUMEM, HAMI_GPUMEM_PERCENTAGE, HAMI_GPUCORES)
 _COUNT = "gpu"
 

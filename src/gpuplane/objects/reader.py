@@ -208,7 +208,7 @@ def _job(root: Field, warn: Warn, out: Manifests) -> None:
 
 
 def _configmap(root: Field, warn: Warn, out: Manifests) -> None:
-    out.device_plugin_configs.append(read_device_plugin_configmap(root))
+    out.device_plugin_configs.append(read_device_plugin_configmap(root, warn))
 
 
 def _into(attribute: str, read: Callable[[Field, Warn], object]) -> Reader:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gpuplane.catalog.resources import GPU, MIG_PREFIX
+from gpuplane.catalog.resources import GPU, mig_resource
 from gpuplane.cluster.state import BoolArray, ClusterState, IntArray
 from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.placement.assign import (
@@ -42,7 +42,7 @@ def request_resource(request: GpuRequest) -> str:
     if request.kind is GpuKind.WHOLE:
         return GPU
     if request.kind is GpuKind.MIG:
-        return f"{MIG_PREFIX}{request.mig_profile}"
+        return mig_resource(request.mig_profile or "")
     return request.resource
 
 

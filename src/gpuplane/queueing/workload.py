@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from gpuplane.catalog.resources import GPU, MIG_PREFIX
+from gpuplane.catalog.resources import GPU, mig_resource
 from gpuplane.objects.gpu_request import GpuKind
 from gpuplane.objects.pod import Pod
 
@@ -29,7 +29,7 @@ def pod_requests(pod: Pod) -> dict[str, int]:
         if gpu.kind in (GpuKind.WHOLE, GpuKind.FRACTION):
             out[GPU] = gpu.count * (1000 if gpu.kind is GpuKind.WHOLE else gpu.milli)
         elif gpu.kind is GpuKind.MIG:
-            out[f"{MIG_PREFIX}{gpu.mig_profile}"] = gpu.count
+            out[mig_resource(gpu.mig_profile or "")] = gpu.count
         else:
             out[gpu.resource] = gpu.count
     for name, count in pod.extended.items():

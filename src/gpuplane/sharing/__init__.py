@@ -36,7 +36,7 @@ from gpuplane.sharing.devices import (
     node_devices,
     replica_count,
 )
-from gpuplane.sharing.labels import gfd_labels, product_name, resource_label, sanitise
+from gpuplane.sharing.labels import gfd_labels, gpu_mode, product_name, resource_label, sanitise
 from gpuplane.sharing.modes import (
     EXCLUSIVE,
     EXCLUSIVE_NODE,
@@ -94,6 +94,7 @@ __all__ = [
     "check_replicas",
     "gfd_labels",
     "gpu_devices",
+    "gpu_mode",
     "initial_layout",
     "labels_decide",
     "mig_resource",

@@ -2,7 +2,7 @@
 
 A device is what the kubelet hands to a container: a whole GPU, a time-slicing or MPS replica
 of one, a MIG instance, or a vGPU. Each belongs to one extended resource (nvidia.com/gpu, a
-renamed nvidia.com/gpu.shared, nvidia.com/mig-1g.10gb, ...), sits on one physical GPU, and
+renamed nvidia.com/gpu.shared, nvidia.com/mig-1g.10gb.me, ...), sits on one physical GPU, and
 takes a nominal share of that GPU's compute (milli-GPU) and memory (MiB) while in use:
 
 * a whole GPU takes all of it,
@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gpuplane.catalog import GpuModel, pack
-from gpuplane.catalog.resources import GPU, MIG_PREFIX
+from gpuplane.catalog.resources import GPU
+from gpuplane.catalog.resources import mig_resource as _mixed_resource
 from gpuplane.sharing.modes import GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 WHOLE_MILLI = 1000
@@ -47,7 +48,7 @@ class Device:
 
 def mig_resource(profile: str, strategy: MigStrategy) -> str:
     """The resource a MIG instance is advertised as under the device plugin's strategy."""
-    return GPU if strategy is MigStrategy.SINGLE else f"{MIG_PREFIX}{profile}"
+    return GPU if strategy is MigStrategy.SINGLE else _mixed_resource(profile)
 
 
 def gpu_devices(

@@ -6,27 +6,34 @@ its resource labeler (k8s-device-plugin, internal/lm/resource.go and mig-strateg
 
 * for the full GPUs, keyed by the resource nvidia.com/gpu: product, count (physical GPUs),
   replicas, sharing-strategy, memory, family, compute.major and compute.minor;
+* family, compute.major and compute.minor only when the GPU reports a compute capability (GFD
+  writes none for a major of 0, as for the trace's placeholder models);
 * the product gets "-SHARED" when nvidia.com/gpu is replicated (replicas > 1) and not renamed;
 * replicas is 0 when every GPU is in MIG mode (their labels carry no sharing), and the
   sharing-strategy is "none" unless replicas > 1;
 * under the single MIG strategy the MIG devices are nvidia.com/gpu, and their labels replace
   the full-GPU ones: product "<model>-MIG-<profile>", count = MIG devices on the node, the
   instance's memory and slices; a node with more than one profile, an empty MIG GPU or a
-  whole GPU beside MIG ones gets "<model>-MIG-INVALID" and counts of 0;
+  whole GPU beside MIG ones gets "<model>-MIG-INVALID", counts of 0 and an empty
+  sharing-strategy;
 * under the mixed strategy each profile gets nvidia.com/mig-<profile>.{product, count,
-  replicas, sharing-strategy, memory, slices.gi, slices.ci}, count being its instances;
-* nvidia.com/mig.strategy whenever the strategy is not none, nvidia.com/mps.capable always.
+  replicas, sharing-strategy, memory, multiprocessors, slices.gi, slices.ci, engines.copy,
+  engines.decoder, engines.encoder, engines.jpeg, engines.ofa}, count being its instances;
+  a "+me" profile is written "1g.10gb.me" in keys and products, as the device plugin does;
+* nvidia.com/mig.strategy whenever the strategy is not none, nvidia.com/mps.capable always;
+  nvidia.com/gpu.machine (the DMI product name, "unknown" if not known) and
+  nvidia.com/gpu.mode (`gpu_mode`, from the GPUs' PCI classes).
 
-GFD also writes multiprocessors and engine counts for MIG devices; the catalog does not hold
-them, so they are left out rather than guessed. gpuplane adds labels of its own for what
-Kubernetes has no label for: fractional GPUs and dynamic MIG. The label names are in
-`gpuplane.catalog.labels`; `read_labels` reads these labels back.
+gpuplane adds labels of its own for what Kubernetes has no label for: fractional GPUs and
+dynamic MIG. The label names are in `gpuplane.catalog.labels`; `read_labels` reads these
+labels back.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from gpuplane.catalog.labels import (
     COMPUTE_MAJOR,
@@ -34,18 +41,30 @@ from gpuplane.catalog.labels import (
     COUNT,
     DYNAMIC_MIG,
     FAMILY,
+    GPU_MODE,
     GPU_SCHEDULER_POLICY,
+    MACHINE,
+    MACHINE_UNKNOWN,
     MEMORY,
     MIG_CAPABLE,
     MIG_INVALID,
     MIG_STRATEGY,
+    MODE_COMPUTE,
+    MODE_GRAPHICS,
+    MODE_UNKNOWN,
     MPS_CAPABLE,
     NO_SHARING,
     PRESENT,
     PRODUCT,
     REPLICAS,
     RESOURCE_COUNT,
+    RESOURCE_ENGINES_COPY,
+    RESOURCE_ENGINES_DECODER,
+    RESOURCE_ENGINES_ENCODER,
+    RESOURCE_ENGINES_JPEG,
+    RESOURCE_ENGINES_OFA,
     RESOURCE_MEMORY,
+    RESOURCE_MULTIPROCESSORS,
     RESOURCE_PRODUCT,
     RESOURCE_REPLICAS,
     RESOURCE_SHARING_STRATEGY,
@@ -57,10 +76,13 @@ from gpuplane.catalog.labels import (
     SHARING_STRATEGY,
 )
 from gpuplane.catalog.models import GpuModel, MigProfile
-from gpuplane.catalog.resources import GPU
+from gpuplane.catalog.resources import GPU, mig_name
 from gpuplane.sharing.modes import EXCLUSIVE_NODE, GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9\-_. ]")
+#: PCI device classes GFD tells apart (class, subclass, interface).
+PCI_VGA_CONTROLLER = 0x030000
+PCI_3D_CONTROLLER = 0x030200
 
 
 def resource_label(resource: str, suffix: str) -> str:
@@ -71,7 +93,7 @@ def resource_label(resource: str, suffix: str) -> str:
 def sanitise(text: str) -> str:
     """A name as GFD puts it in a label value: other characters dropped, spaces as dashes.
 
-    This is why a "1g.10gb+me" instance shows as "...-MIG-1g.10gbme" in the product label.
+    The MIG profile reaches it with "+" already made "." (see `product_name`).
     """
     return "-".join(_UNSAFE.sub("", text).split())
 
@@ -80,17 +102,34 @@ def product_name(product: str, mig_profile: str | None = None, *, shared: bool =
     """The product label value: the model, "-MIG-<profile>" under single, "-SHARED" if so."""
     parts = [sanitise(product)]
     if mig_profile is not None:
-        parts += ["MIG", sanitise(mig_profile)]
+        parts += ["MIG", sanitise(mig_name(mig_profile))]
     if shared:
         parts.append(SHARED_SUFFIX.removeprefix("-"))
     return "-".join(parts)
 
 
-def gfd_labels(model: GpuModel, count: int, sharing: NodeSharing | None = None) -> dict[str, str]:
+def gpu_mode(pci_classes: Sequence[int]) -> str:
+    """nvidia.com/gpu.mode for GPUs of these PCI classes: one class decides, else unknown."""
+    if not pci_classes or len(set(pci_classes)) > 1:
+        return MODE_UNKNOWN
+    return {PCI_VGA_CONTROLLER: MODE_GRAPHICS, PCI_3D_CONTROLLER: MODE_COMPUTE}.get(
+        pci_classes[0], MODE_UNKNOWN
+    )
+
+
+def gfd_labels(
+    model: GpuModel,
+    count: int,
+    sharing: NodeSharing | None = None,
+    *,
+    machine: str = MACHINE_UNKNOWN,
+) -> dict[str, str]:
     """The labels GFD puts on a node with `count` GPUs of `model` shared as `sharing`.
 
-    `sharing` defaults to exclusive. Counts agree with `gpuplane.sharing.devices`: the count
-    of a MIG resource is the number of instances of its profile on the node.
+    `sharing` defaults to exclusive; `machine` is the node's DMI product name. Counts agree
+    with `gpuplane.sharing.devices`: the count of a MIG resource is the number of instances
+    of its profile on the node. The catalog's GPUs are data-center boards, which show as
+    3D controllers (mode compute); a placeholder model, of no known architecture, is unknown.
     """
     replicated_kinds = (SharingKind.TIME_SLICING, SharingKind.MPS)
     sharing = sharing or EXCLUSIVE_NODE
@@ -100,12 +139,17 @@ def gfd_labels(model: GpuModel, count: int, sharing: NodeSharing | None = None) 
     major, minor = model.compute_capability
     labels = {
         PRESENT: "true",
-        FAMILY: model.family,
-        COMPUTE_MAJOR: str(major),
-        COMPUTE_MINOR: str(minor),
+        MACHINE: sanitise(machine) or MACHINE_UNKNOWN,
+        GPU_MODE: gpu_mode([PCI_3D_CONTROLLER] if major else []),
         MIG_CAPABLE: "true" if model.mig_capable else "false",
-        MPS_CAPABLE: "true" if any(g.kind is SharingKind.MPS for g in full) else "false",
+        # GFD's sharing labeler: MPS with more than one replica.
+        MPS_CAPABLE: "true"
+        if any(g.kind is SharingKind.MPS and g.replicas > 1 for g in full)
+        else "false",
     }
+    if major:
+        # GFD writes no architecture for a GPU that reports compute capability 0.
+        labels.update({FAMILY: model.family, COMPUTE_MAJOR: str(major), COMPUTE_MINOR: str(minor)})
     # One sharing config holds for nvidia.com/gpu; GPUs set apart keep its label values.
     replicated = next((g for g in full if g.kind in replicated_kinds), None)
     labels.update(_full_gpu_labels(model, count, any_whole=bool(full), replicated=replicated))
@@ -153,8 +197,14 @@ def _instance_labels(resource: str, model: GpuModel, profile: MigProfile, n: int
         RESOURCE_REPLICAS: "1",
         RESOURCE_SHARING_STRATEGY: NO_SHARING,
         RESOURCE_MEMORY: str(profile.memory_mib),
+        RESOURCE_MULTIPROCESSORS: str(profile.multiprocessors),
         RESOURCE_SLICES_GI: str(profile.compute_slices),
         RESOURCE_SLICES_CI: str(profile.compute_slices),
+        RESOURCE_ENGINES_COPY: str(profile.copy_engines),
+        RESOURCE_ENGINES_DECODER: str(profile.decoders),
+        RESOURCE_ENGINES_ENCODER: str(profile.encoders),
+        RESOURCE_ENGINES_JPEG: str(profile.jpeg_engines),
+        RESOURCE_ENGINES_OFA: str(profile.ofa_engines),
     }
     return {resource_label(resource, key): value for key, value in values.items()}
 
@@ -169,6 +219,7 @@ def _single_labels(
             PRODUCT: product_name(model.product, MIG_INVALID),
             COUNT: "0",
             REPLICAS: "0",
+            SHARING_STRATEGY: "",
             MEMORY: "0",
         }
     ((profile, n),) = instances.items()

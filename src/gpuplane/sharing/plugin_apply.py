@@ -9,7 +9,7 @@ plugin or the GPU refuses it.
 
 Labels that show a mode the plugin already serves win over the config (`apply_config`). On a
 node the driver says which GPUs are in MIG mode (`with_mig_gpus`), and `devices` may name GPUs
-by UUID (`resolve_uuids`).
+by UUID (`resolve_uuids`), which are checked although the plugin then ignores `devices`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from gpuplane.catalog.resources import GPU, MIG_PREFIX
 from gpuplane.errors import InputError, Location, ManifestError
 from gpuplane.sharing.devices import MigLayout
 from gpuplane.sharing.modes import (
-    EXCLUSIVE,
     GpuSharing,
     MigStrategy,
     NodeSharing,
@@ -35,6 +34,7 @@ from gpuplane.sharing.plugin_config import (
     DevicePluginConfigMap,
     ReplicatedResource,
     SharingConfig,
+    without_unsupported,
 )
 
 #: The config the config-manager falls back to by name when no default is set.
@@ -100,12 +100,12 @@ def sharing_from_device_plugin_config(
     """The sharing a device plugin config gives a node of `gpu_count` physical GPUs.
 
     The config sets migStrategy and the replicas of nvidia.com/gpu; which GPUs are in MIG mode
-    is mig-manager's business (the node's nvidia.com/mig.config), not the plugin's.
-    `devices` picks the GPUs replicated: all, the first N (the plugin takes any N; gpuplane
-    takes the lowest indices, to be deterministic) or a list of indices; the others stay
-    whole nvidia.com/gpu. UUIDs cannot be resolved in a simulated cluster and MIG devices
-    cannot be replicated yet: both are refused. `where` places errors (the ConfigMap).
+    is mig-manager's business (the node's nvidia.com/mig.config), not the plugin's. The plugin
+    ignores `rename` and `devices` (`without_unsupported`): every GPU is replicated, advertised
+    as nvidia.com/gpu, or nvidia.com/gpu.shared under renameByDefault. MIG devices cannot be
+    replicated yet: refused. `where` places errors (the ConfigMap).
     """
+    config = without_unsupported(config)
     base = (where or Location()).child(f"data.{config.name}")
     strategy = MigStrategy(config.mig_strategy)
     if config.time_slicing is not None and config.mps is not None:
@@ -142,63 +142,22 @@ def sharing_from_device_plugin_config(
         raise ManifestError(
             "nvidia.com/gpu appears in two resources entries",
             where=at.child(f"resources[{gpu_entries[1][0]}]"),
-            hint="one entry per resource; pick GPUs with its devices field",
+            hint="one entry per resource",
         )
     index, entry = gpu_entries[0]
-    entry_at = at.child(f"resources[{index}]")
-    check_replicas(kind, entry.replicas, model, entry_at.child("replicas"))
+    check_replicas(kind, entry.replicas, model, at.child(f"resources[{index}].replicas"))
     replicated = GpuSharing(
         kind=kind,
         replicas=entry.replicas,
         resource=_qualified(entry.rename) if entry.rename else GPU,
         fail_requests_greater_than_one=shared.fail_requests_greater_than_one,
     )
-    chosen = _replicated_gpus(entry.devices, gpu_count, entry_at.child("devices"))
-    if chosen is None:
-        return NodeSharing(default=replicated, mig_strategy=strategy)
-    # GPUs left out keep their own name: the plugin advertises them whole as nvidia.com/gpu.
-    return NodeSharing(
-        default=EXCLUSIVE, per_gpu={g: replicated for g in chosen}, mig_strategy=strategy
-    )
+    return NodeSharing(default=replicated, mig_strategy=strategy)
 
 
 def _qualified(name: str) -> str:
     # The plugin prefixes a bare name with nvidia.com/ (api/config/v1 NewResourceName).
     return name if "/" in name else f"nvidia.com/{name}"
-
-
-def _replicated_gpus(
-    devices: str | int | tuple[str, ...], gpu_count: int, at: Location
-) -> list[int] | None:
-    """The GPU indices `devices` selects, or None for all of them."""
-    if devices == "all":
-        return None
-    if isinstance(devices, int):
-        if devices > gpu_count:
-            raise ManifestError(
-                f"requested {devices} devices to be replicated, but only {gpu_count} are available",
-                where=at,
-            )
-        return None if devices == gpu_count else list(range(devices))
-    chosen: list[int] = []
-    for ref in devices:
-        if not ref.isdigit():
-            what = (
-                "MIG devices cannot be replicated yet"
-                if ":" in ref
-                else ("UUIDs cannot be resolved in a simulated cluster")
-            )
-            raise ManifestError(
-                f"device {ref!r}: {what}", where=at, hint="name GPUs by index: [0, 1]"
-            )
-        gpu = int(ref)
-        if gpu >= gpu_count:
-            raise ManifestError(
-                f"no matching device at index {gpu}: the node has {gpu_count} GPUs", where=at
-            )
-        if gpu not in chosen:
-            chosen.append(gpu)
-    return None if sorted(chosen) == list(range(gpu_count)) else sorted(chosen)
 
 
 def labels_decide(sharing: NodeSharing, gpu_count: int) -> bool:

@@ -17,13 +17,13 @@ from gpuplane.catalog.labels import (
     COUNT,
     MIG_CONFIG,
     MIG_CONFIG_DISABLED,
-    MIG_CONFIG_ENABLED,
     MIG_INVALID,
     PRODUCT,
     RESOURCE_COUNT,
     RESOURCE_REPLICAS,
 )
 from gpuplane.catalog.mig import named_layout
+from gpuplane.catalog.resources import mig_name
 from gpuplane.errors import InputError
 from gpuplane.sharing.label_view import MIG_RESOURCE_LABEL, LabelView
 from gpuplane.sharing.labels import sanitise
@@ -124,9 +124,9 @@ def single_layout(
 
 
 def _profile_from_product(view: LabelView, model: GpuModel, text: str) -> MigProfile:
-    # GFD drops characters a label value may not hold: "1g.10gb+me" reads "1g.10gbme".
+    # GFD writes "1g.10gb+me" as "1g.10gb.me"; releases before it did wrote "1g.10gbme".
     for profile in model.mig_profiles:
-        if sanitise(profile.name) == text:
+        if text in (mig_name(profile.name), sanitise(profile.name)):
             return profile
     raise view.error(
         PRODUCT,
@@ -170,11 +170,6 @@ def _mixed_layout(
 
 def _config_layout(view: LabelView, model: GpuModel, name: str) -> tuple[str, ...]:
     """A mig-parted config name as a layout of one GPU."""
-    if name == MIG_CONFIG_ENABLED:
-        return ()  # MIG mode on, no instances yet
-    # Label values cannot hold "+", so mig-parted names the "+me" configs "...gb.me".
-    if name.startswith("all-") and name.endswith(".me"):
-        name = name.removesuffix(".me") + "+me"
     try:
         return named_layout(model, name)
     except InputError as exc:
