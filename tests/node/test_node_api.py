@@ -37,19 +37,23 @@ from live.fakeapi import FakeApiServer
 from node_helpers import A100, plan
 
 NODE = "gpu-node-1"
-#: Two MIG GPUs (mixed strategy), two whole GPUs, and GPU 4 time-sliced in 2 replicas.
+#: Two MIG GPUs (mixed strategy) and three whole GPUs; TIME_SLICED shares the whole ones in 2
+#: replicas instead (the device plugin shares every non-MIG GPU of a node alike: it ignores a
+#: sharing config's `devices`).
 INVENTORY = f"""
 node: {NODE}
 gpus:
   - {{model: {A100}, count: 2, numaNode: 0, mig: all-balanced}}
   - {{model: {A100}, count: 3, numaNode: 1}}
 """
-CONFIG = """
+CONFIG = "version: v1\nflags: {migStrategy: mixed}\n"
+TIME_SLICED = """
 version: v1
 flags: {migStrategy: mixed}
 sharing:
   timeSlicing:
-    resources: [{name: nvidia.com/gpu, rename: gpu.shared, replicas: 2, devices: [4]}]
+    renameByDefault: true
+    resources: [{name: nvidia.com/gpu, replicas: 2}]
 """
 NO_MIG = "version: v1\nflags: {migStrategy: none}\n"
 PODS = "/api/v1/namespaces/default/pods"
@@ -180,11 +184,6 @@ def test_each_kind_of_pod_gets_exactly_the_schedulers_devices(
             DeviceAssignment(NODE, (1,), (142,), (9728,), (mig,)),
             [mig],
         ),
-        "replica": (
-            {"nvidia.com/gpu.shared": "1"},
-            DeviceAssignment(NODE, (4,), (500,), (40960,), ("gpu4::1",)),
-            ["gpu4::1"],
-        ),
     }
     for i, (name, (limits, assignment, _)) in enumerate(pods.items()):
         create(http, gpu_pod(name, limits, assignment, T0 + timedelta(seconds=i)))
@@ -198,6 +197,21 @@ def test_each_kind_of_pod_gets_exactly_the_schedulers_devices(
             uuid = node_plan.devices[[d.id for d in node_plan.devices].index(want[0])].uuid
             assert response.container_responses[0].envs["NVIDIA_VISIBLE_DEVICES"] == uuid
             eventually(lambda name=name: allocated(http, name))  # type: ignore[misc]
+
+
+def test_a_time_sliced_replica_gets_exactly_the_schedulers_replica(
+    fake: FakeApiServer, http: httpx2.Client, tmp_path: Path
+) -> None:
+    sliced = plan(INVENTORY, TIME_SLICED)
+    resource = "nvidia.com/gpu.shared"
+    assignment = DeviceAssignment(NODE, (4,), (500,), (40960,), ("gpu4::1",))
+    create(http, gpu_pod("replica", {resource: "1"}, assignment, T0))
+    with agent_on(fake, tmp_path, TIME_SLICED) as (_, kubelet):
+        plugin = kubelet.plugin(resource)
+        want = ids_of(sliced, "gpu4::1")
+        assert plugin.preferred(resource_ids(sliced, resource), 1) == want
+        plugin.allocate(want)
+        eventually(lambda: allocated(http, "replica"))
 
 
 def test_a_fraction_gets_its_gpu_and_the_share_as_environment(
