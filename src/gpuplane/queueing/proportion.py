@@ -38,7 +38,8 @@ def cluster_capacity(state: ClusterState) -> dict[str, int]:
         GPU: int(state.gpu_count.sum()) * 1000,
     }
     for name, col in state.ext_col.items():
-        out[name] = out.get(name, 0) + int(state.ext_alloc[:, col].sum())
+        if name not in out:  # whole GPUs are counted above, in milli-GPU
+            out[name] = int(state.ext_alloc[:, col].sum())
     return out
 
 

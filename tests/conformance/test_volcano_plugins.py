@@ -1,0 +1,126 @@
+"""Volcano's proportion, capacity and gang behaviour, and the reclaim action, ported.
+
+Upstream: volcano-sh/volcano at commit ed72c7c815a9fd547a787134676f73d42e9d049c:
+pkg/scheduler/plugins/proportion/proportion_test.go and proportion.go (deserved by weight,
+capped by capability), pkg/scheduler/plugins/capacity/capacity_test.go (a queue admits up
+to its capability), pkg/scheduler/plugins/gang/gang_test.go (a job starts once minMember
+tasks can run), pkg/scheduler/util.go (the default configuration's actions: no reclaim).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gpuplane.catalog.resources import GPU
+from gpuplane.cluster import ClusterState
+from gpuplane.objects.queues import PodGroup, VolcanoQueue, VolcanoSchedulerConfig
+from gpuplane.objects.reader import read_text
+from gpuplane.placement import Scheduler
+from gpuplane.queueing import Queueing, Workload, volcano_config
+from gpuplane.queueing.manifests import pod_group_workload
+from gpuplane.queueing.proportion import deserved_shares
+
+from helpers import gpu_node, pod, whole
+
+G = 1000  # one GPU in milli-GPU
+
+SHARES = [
+    ("weights 1:1 split the cluster evenly",
+     [VolcanoQueue("q1", 1), VolcanoQueue("q2", 1)], 8 * G, {"q1": 4 * G, "q2": 4 * G}),
+    ("weights 3:1",
+     [VolcanoQueue("q1", 3), VolcanoQueue("q2", 1)], 8 * G, {"q1": 6 * G, "q2": 2 * G}),
+    ("capability caps the deserved share, the rest goes to the others",
+     [VolcanoQueue("q1", 1, capability={GPU: 2 * G}), VolcanoQueue("q2", 1)], 8 * G,
+     {"q1": 2 * G, "q2": 6 * G}),
+    ("stated deserved kept, the remainder by weight",
+     [VolcanoQueue("q1", 1, deserved={GPU: 5 * G}), VolcanoQueue("q2", 1), VolcanoQueue("q3", 2)],
+     9 * G, {"q1": 5 * G, "q2": G + G // 3, "q3": 2 * G + 2 * G // 3}),
+    ("guarantee is a floor of deserved",
+     [VolcanoQueue("q1", 1, capability={GPU: G}, guarantee={GPU: G}), VolcanoQueue("q2", 3)],
+     4 * G, {"q1": G, "q2": 3 * G}),
+]
+
+
+@pytest.mark.parametrize(("name", "queues", "total", "want"), SHARES, ids=[s[0] for s in SHARES])
+def test_proportion_deserved(name: str, queues: list[VolcanoQueue], total: int,
+                             want: dict[str, int]) -> None:
+    shares = deserved_shares(queues, [GPU], {GPU: total})
+    assert {q: s[GPU] for q, s in shares.items()} == want
+
+
+def _engine(queues: list[VolcanoQueue], gpus: int = 8,
+            scheduler: VolcanoSchedulerConfig | None = None) -> Queueing:
+    state = ClusterState([gpu_node("n0", gpus)])
+    template = pod("t", whole(1), cpu_milli=1000, memory_mib=1024)
+    return Queueing(Scheduler(state), volcano_config(queues, [template], ["ns"], scheduler))
+
+
+def _group(name: str, queue: str, pods: int, min_member: int, gpus: int = 1) -> Workload:
+    members = [
+        pod(f"{name}-{i}", whole(gpus), cpu_milli=1000, memory_mib=1024) for i in range(pods)
+    ]
+    return pod_group_workload(PodGroup(name, "ns", min_member, queue=queue), members, 0, 0.0)
+
+
+def test_capability_only_queue_admits_up_to_its_capability() -> None:
+    e = _engine([VolcanoQueue("capped", 1, capability={GPU: 3 * G})])
+    for i in range(4):
+        e.submit(_group(f"j{i}", "capped", 1, 1), 0.0)
+    assert len(e.cycle(0.0).admitted) == 3
+
+
+def test_queue_without_deserved_gets_its_weight_share() -> None:
+    e = _engine([VolcanoQueue("a", 3), VolcanoQueue("b", 1)])
+    node = e.tree.nodes["a"]
+    assert node.nominal[("volcano-default", GPU)] == 6 * G
+    assert e.tree.nodes["b"].nominal[("volcano-default", GPU)] == 2 * G
+
+
+# Quota is not what binds these two: gpuplane holds an elastic gang's quota for all its pods.
+ROOMY = VolcanoQueue("q", 1, deserved={GPU: 100 * G})
+
+
+def test_gang_starts_when_min_member_fits_and_the_rest_join() -> None:
+    e = _engine([ROOMY], gpus=4)
+    e.submit(_group("blocker", "q", 1, 1, gpus=2), 0.0)
+    e.cycle(0.0)
+    e.submit(_group("elastic", "q", 4, 2), 1.0)
+    (admission,) = e.cycle(1.0).admitted
+    assert len(admission.placements) == 2
+    e.finish("ns/blocker", 2.0)
+    late = e.cycle(2.0).placed_late
+    assert [len(a.placements) for a in late] == [4]
+
+
+def test_gang_waits_while_fewer_than_min_member_fit() -> None:
+    e = _engine([ROOMY], gpus=4)
+    e.submit(_group("blocker", "q", 1, 1, gpus=3), 0.0)
+    e.cycle(0.0)
+    e.submit(_group("gang", "q", 4, 2), 1.0)
+    assert e.cycle(1.0).admitted == []
+
+
+def _reclaim_scenario(scheduler: VolcanoSchedulerConfig | None) -> list[str]:
+    e = _engine([VolcanoQueue("a", 1), VolcanoQueue("b", 1)], scheduler=scheduler)
+    for i in range(8):
+        e.submit(_group(f"a{i}", "a", 1, 1), 0.0)
+    e.cycle(0.0)
+    e.submit(_group("b0", "b", 1, 1), 1.0)
+    return [ev.workload.key for ev in e.cycle(1.0).evicted]
+
+
+def test_default_configuration_has_no_reclaim() -> None:
+    assert _reclaim_scenario(None) == []
+
+
+def test_reclaim_action_takes_back_the_deserved_share() -> None:
+    assert len(_reclaim_scenario(VolcanoSchedulerConfig(("enqueue", "allocate", "reclaim")))) == 1
+
+
+def test_scheduler_configmap_is_read() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: volcano-scheduler-configmap}\n"
+        "data:\n  volcano-scheduler.conf: |\n    actions: \"enqueue, allocate, reclaim\"\n"
+    )
+    (conf,) = read_text(text).volcano_scheduler
+    assert conf.reclaims
