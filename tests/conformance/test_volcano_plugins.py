@@ -124,3 +124,53 @@ def test_scheduler_configmap_is_read() -> None:
     )
     (conf,) = read_text(text).volcano_scheduler
     assert conf.reclaims
+
+
+# -- capacity_test.go (Test_capacityPlugin_OnSessionOpenWithoutHierarchy), with actions
+# allocate and reclaim; nodes of 2 cpu and 4Gi.
+
+RECLAIM = VolcanoSchedulerConfig(("allocate", "reclaim"))
+
+
+def _cpu_engine(queues: list[VolcanoQueue], nodes: int = 2) -> Queueing:
+    from helpers import cpu_node
+
+    state = ClusterState([cpu_node(f"n{i + 1}", cpu_milli=2000, memory_mib=4096)
+                          for i in range(nodes)])
+    template = pod("t", cpu_milli=1000, memory_mib=1024)
+    return Queueing(Scheduler(state), volcano_config(queues, [template], ["ns1"], RECLAIM))
+
+
+def _cpu_group(name: str, queue: str, pods: int, cpu: int, mem_gi: int) -> Workload:
+    members = [pod(f"{name}-p{i}", cpu_milli=cpu * 1000, memory_mib=mem_gi * 1024)
+               for i in range(pods)]
+    return pod_group_workload(PodGroup(name, "ns1", 1, queue=queue), members, 0, 0.0)
+
+
+def test_case0_pod_allocatable_when_queue_has_not_exceed_capability() -> None:
+    e = _cpu_engine([VolcanoQueue("q1", 1, capability={"cpu": 2000, "memory": 2048})])
+    e.submit(_cpu_group("pg1", "q1", 1, 1, 1), 0.0)
+    e.cycle(0.0)
+    e.submit(_cpu_group("pg2", "q1", 1, 1, 1), 1.0)
+    assert len(e.cycle(1.0).admitted) == 1
+
+
+def test_case1_pod_not_allocatable_when_queue_exceed_queue_capability() -> None:
+    e = _cpu_engine([VolcanoQueue("q2", 1, capability={"cpu": 1500, "memory": 1536})])
+    e.submit(_cpu_group("pg3", "q2", 1, 1, 1), 0.0)
+    e.cycle(0.0)
+    e.submit(_cpu_group("pg4", "q2", 1, 1, 1), 1.0)
+    assert e.cycle(1.0).admitted == []
+
+
+def test_case2_can_reclaim_from_other_queues_when_allocated_below_deserved() -> None:
+    # Intentional divergence: Volcano evicts one task of pg5 (p6; p5 is marked
+    # non-preemptable); gpuplane preempts whole workloads, so all of pg5 goes.
+    e = _cpu_engine([VolcanoQueue("q3", 1, deserved={"cpu": 2000, "memory": 4096}),
+                     VolcanoQueue("q4", 1, deserved={"cpu": 2000, "memory": 4096})])
+    e.submit(_cpu_group("pg5", "q3", 2, 2, 4), 0.0)
+    assert len(e.cycle(0.0).admitted) == 1
+    e.submit(_cpu_group("pg6", "q4", 1, 2, 4), 1.0)
+    result = e.cycle(1.0)
+    assert [ev.workload.key for ev in result.evicted] == ["ns1/pg5"]
+    assert [a.workload.key for a in result.admitted] == ["ns1/pg6"]

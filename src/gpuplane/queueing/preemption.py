@@ -214,7 +214,13 @@ class VictimSearch:
         )
         if node.parent is None or not cohort_wide:
             return out
+        # As Kueue, the queue reclaims when it is within its quota once its own candidates
+        # (already in `out`) are gone too.
         after = {fr: node.usage.get(fr, 0) + a for fr, a in amounts.items()}
+        for own in out:
+            for fr, a in self.usage.active[own.workload.key].amounts.items():
+                if fr in after:
+                    after[fr] -= a
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
         share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
         for other_name in sorted(self.members(queue)):
