@@ -17,9 +17,11 @@ from gpuplane.objects.queues import (
     FlavorFungibility,
     FlavorQuotas,
     FungibilityPolicy,
+    ResourceFlavor,
     ResourceGroup,
     ResourceQuotaSpec,
 )
+from gpuplane.objects.scheduling import Taint, TaintEffect, Toleration
 from gpuplane.queueing.flavors import FlavorChoice, Mode, _preferred, assign_flavors, queue_requests
 from gpuplane.queueing.quota import QuotaTree
 
@@ -37,6 +39,8 @@ class Case:
     usage: dict[tuple[str, str], int] = field(default_factory=dict)
     #: a second ClusterQueue of the cohort: flavor -> resource -> nominal
     peer: dict[str, dict[str, int]] | None = None
+    #: the pod's tolerations
+    tolerations: tuple[Toleration, ...] = ()
     want_flavor: str | None = None
     want_fits: bool = True
     want_error: str | None = None
@@ -55,8 +59,25 @@ def _queue(name: str, flavors: dict[str, dict[str, tuple[int, int | None]]], coh
     return ClusterQueue(name, (group,), cohort, flavor_fungibility=fungibility)
 
 
+SPOT = Taint("instance", "spot", TaintEffect.NO_SCHEDULE)
+TOLERATE_SPOT = Toleration("instance", "Equal", "spot", TaintEffect.NO_SCHEDULE)
+#: The ResourceFlavors upstream's test defines (those the ported cases use).
+FLAVORS = {
+    "tainted": ResourceFlavor("tainted", node_taints=(SPOT,)),
+    "taint_and_toleration": ResourceFlavor(
+        "taint_and_toleration", node_taints=(SPOT,), tolerations=(TOLERATE_SPOT,)
+    ),
+}
 CPU = "cpu"
 CASES = [
+    Case("single flavor, fits tainted flavor", {"tainted": {CPU: (4000, None)}}, {CPU: 1000},
+         tolerations=(TOLERATE_SPOT,), want_flavor="tainted"),
+    Case("single flavor, fits tainted flavor with toleration",
+         {"taint_and_toleration": {CPU: (4000, None)}}, {CPU: 1000},
+         want_flavor="taint_and_toleration"),
+    Case("multiple flavors, fits while skipping tainted flavor",
+         {"tainted": {CPU: (4000, None)}, "two": {CPU: (4000, None)}}, {CPU: 3000},
+         want_flavor="two"),
     Case("single flavor, fits", {"default": {CPU: (1000, None)}}, {CPU: 1000},
          want_flavor="default"),
     Case("single flavor, used resources, doesn't fit", {"default": {CPU: (4000, None)}},
@@ -117,7 +138,9 @@ def test_assign_flavors(case: Case) -> None:
     if case.usage:
         tree.add("cq", case.usage)
     requests = queue_requests(cq, {r: a * case.pods for r, a in case.requests.items()}, case.pods)
-    got = assign_flavors(cq, requests, tree, oracle=lambda amounts: Mode.PREEMPT)
+    got = assign_flavors(
+        cq, requests, tree, FLAVORS, (), lambda amounts: Mode.PREEMPT, [case.tolerations]
+    )
     if case.want_error is not None:
         assert got == case.want_error
         return

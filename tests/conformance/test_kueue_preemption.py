@@ -160,6 +160,9 @@ PREEMPTION: list[tuple[str, Admitted, tuple[str, int, int], list[str]]] = [
     ("reclaim quota from borrower",
      [("c1-low", "c1", 3, -1), ("c2-mid", "c2", 3, 0), ("c2-high", "c2", 6, 1)],
      ("c1", 3, 1), ["c2-mid"]),
+    ("minimal set excludes low priority",
+     [("low", "standalone", 1, -1), ("mid", "standalone", 2, 0), ("high", "standalone", 3, 1)],
+     ("standalone", 2, 1), ["mid"]),
     ("no workloads borrowing",
      [("c1-high", "c1", 4, 1), ("c2-low-1", "c2", 4, -1)], ("c1", 4, 1), []),
     ("not enough workloads borrowing",
@@ -199,3 +202,40 @@ def test_preemption(name: str, running: Admitted, incoming: tuple[str, int, int]
     assert sorted(evicted(result)) == sorted(want)
     if want:
         assert admitted(result) == ["in"]
+
+
+def test_preempt_newer_workloads_with_the_same_priority() -> None:
+    # preventStarvation: 6 cpu, withinClusterQueue LowerOrNewerEqualPriority. The preemptor
+    # was created before wl2 and wl3 (same priority); wl2, admitted last, is the one to go.
+    starve = _cpu_queue("preventStarvation", None,
+                        Preemption(WithinClusterQueue.LOWER_OR_NEWER_EQUAL_PRIORITY))
+    e = engine([starve], nodes=4, placement_aware=False)
+    e.submit(_cpu_job("wl1", "preventStarvation", 2, 2, 0.0), 0.0)
+    e.submit(_cpu_job("wl3", "preventStarvation", 2, 1, 0.0), 0.0)
+    e.cycle(0.0)
+    e.submit(_cpu_job("wl2", "preventStarvation", 2, 1, 0.0), 1.0)
+    e.cycle(1.0)
+    e.submit(_cpu_job("in", "preventStarvation", 2, 1, -15.0), 2.0)
+    result = e.cycle(2.0)
+    assert evicted(result) == ["wl2"]
+    assert admitted(result) == ["in"]
+
+
+def test_reclaim_quota_if_workload_requests_0_resources_for_a_resource_at_nominal_quota() -> None:
+    # c1 and c2 also have 3Gi of memory each (borrowingLimit 3Gi); c1 uses all of its own.
+    def queue(name: str, preemption: Preemption) -> ClusterQueue:
+        quotas = {"cpu": ResourceQuotaSpec(6000, 6000), "memory": ResourceQuotaSpec(3072, 3072)}
+        group = ResourceGroup(("cpu", "memory"), (FlavorQuotas("default", quotas),))
+        return ClusterQueue(name, (group,), "cohort", preemption=preemption)
+
+    e = engine([queue("c1", QUEUES[1].preemption), queue("c2", QUEUES[2].preemption)],
+               nodes=4, placement_aware=False)
+    low = pod("t", cpu_milli=3000, memory_mib=3072)
+    e.submit(Workload("ns/c1-low", "ns", "c1", (PodSet("main", low, 1),), -1), 0.0)
+    e.submit(_cpu_job("c2-mid", "c2", 3, 0, 1.0), 0.0)
+    e.submit(_cpu_job("c2-high", "c2", 6, 1, 2.0), 0.0)
+    assert len(e.cycle(0.0).admitted) == 3
+    e.submit(_cpu_job("in", "c1", 3, 1, 100.0), 1.0)
+    result = e.cycle(1.0)
+    assert evicted(result) == ["c2-mid"]
+    assert admitted(result) == ["in"]

@@ -174,3 +174,48 @@ def test_case2_can_reclaim_from_other_queues_when_allocated_below_deserved() -> 
     result = e.cycle(1.0)
     assert [ev.workload.key for ev in result.evicted] == ["ns1/pg5"]
     assert [a.workload.key for a in result.admitted] == ["ns1/pg6"]
+
+
+# -- proportion_test.go (TestEnqueueAndAllocatable): n1, n2 of 2 cpu and 2G; q1 weight 1
+# capability 2 cpu/2G, q2 weight 1 capability 3 cpu/3G; pod1 (1 cpu, 2G, q1) runs on n1 and
+# pod2 (2 cpu, 1G, q2) on n2. Written in Gi: gpuplane counts memory quota in MiB, rounding
+# capabilities down and requests up, so 2G of requests would not fit 2G of capability.
+
+GI = 1024
+
+
+def _proportion_engine() -> Queueing:
+    from helpers import cpu_node
+
+    state = ClusterState([cpu_node(n, cpu_milli=2000, memory_mib=2 * GI) for n in ("n1", "n2")])
+    queues = [VolcanoQueue("q1", 1, capability={"cpu": 2000, "memory": 2 * GI}),
+              VolcanoQueue("q2", 1, capability={"cpu": 3000, "memory": 3 * GI})]
+    template = pod("t", cpu_milli=1000, memory_mib=GI)
+    e = Queueing(Scheduler(state), volcano_config(queues, [template], ["ns1"]))
+    for name, queue, cpu, mem, node in (("pg1", "q1", 1000, 2 * GI, "n1"),
+                                        ("pg2", "q2", 2000, GI, "n2")):
+        member = pod(f"{name}-pod", cpu_milli=cpu, memory_mib=mem, node_name=node)
+        e.submit(pod_group_workload(PodGroup(name, "ns1", 1, queue=queue), [member], 0, 0.0), 0.0)
+    assert len(e.cycle(0.0).admitted) == 2
+    return e
+
+
+PROPORTION = [
+    ("case0: memory exceed derserved, job only request cpu can be enqueued and allocated",
+     "q1", 1000, 0, ["n1"]),
+    ("case1: cpu exceed derserved, job only request memory can be enqueued and allocated",
+     "q2", 0, GI, ["n2"]),
+    ("case2: exceed capacity, can not enqueue", "q1", 1000, GI, []),
+    ("case3: exceed deserved, can not allocate", "q1", 1000, GI, []),
+]
+
+
+@pytest.mark.parametrize(("name", "queue", "cpu", "memory", "want"), PROPORTION,
+                         ids=[p[0] for p in PROPORTION])
+def test_enqueue_and_allocatable(name: str, queue: str, cpu: int, memory: int,
+                                 want: list[str]) -> None:
+    e = _proportion_engine()
+    member = pod("new", cpu_milli=cpu, memory_mib=memory)
+    e.submit(pod_group_workload(PodGroup("new", "ns1", 1, queue=queue), [member], 0, 1.0), 1.0)
+    placed = [p.node for a in e.cycle(1.0).admitted for p in a.placements]
+    assert placed == want

@@ -26,6 +26,7 @@ from gpuplane.objects.queues import (
     FungibilityPolicy,
     ResourceFlavor,
 )
+from gpuplane.objects.scheduling import TaintEffect, Toleration
 from gpuplane.queueing.quota import FlavorResource, QuotaNode, QuotaTree
 from gpuplane.queueing.workload import Workload
 
@@ -76,7 +77,8 @@ def workload_flavors(
     """`w`'s flavors in `queue` and the quota it takes from them, or why none can be chosen."""
     requests = queue_requests(queue, w.requests(), w.pod_count)
     selectors = [ps.template.node_selector for ps in w.pod_sets]
-    choice = assign_flavors(queue, requests, tree, flavors, selectors, oracle)
+    tolerations = [ps.template.tolerations for ps in w.pod_sets]
+    choice = assign_flavors(queue, requests, tree, flavors, selectors, oracle, tolerations)
     return choice if isinstance(choice, str) else (choice, choice.amounts(requests))
 
 
@@ -87,12 +89,14 @@ def assign_flavors(
     flavors: Mapping[str, ResourceFlavor] | None = None,
     selectors: Sequence[Mapping[str, str]] = (),
     oracle: Oracle | None = None,
+    tolerations: Sequence[Sequence[Toleration]] = (),
 ) -> FlavorChoice | str:
     """The flavors for `requests` in `queue`, or the reason none can be chosen.
 
-    Like Kueue, a flavor whose node labels contradict a pod's nodeSelector is passed over:
-    its quota stands for nodes the pod could never run on. `oracle` ranks flavors that need
-    preemption; without one they rank alike (first listed first).
+    Like Kueue, a flavor whose node labels contradict a pod's nodeSelector, or whose
+    NoSchedule/NoExecute taints a pod does not tolerate (with the flavor's own tolerations),
+    is passed over: its quota stands for nodes the pod could never run on. `oracle` ranks
+    flavors that need preemption; without one they rank alike (first listed first).
     """
     chosen: dict[str, str] = {}
     fits = True
@@ -111,7 +115,7 @@ def assign_flavors(
             f.flavor
             for f in group.flavors
             if all(r in f.resources for r in wanted)
-            and _compatible((flavors or {}).get(f.flavor), selectors)
+            and _compatible((flavors or {}).get(f.flavor), selectors, tolerations)
         ]
         for flavor in candidates:
             amounts = {(flavor, r): a for r, a in wanted.items()}
@@ -169,9 +173,20 @@ def _preferred(a: tuple[Mode, int], b: tuple[Mode, int], preemption_first: bool)
     return (-a[0], a[1]) < (-b[0], b[1])
 
 
-def _compatible(flavor: ResourceFlavor | None, selectors: Sequence[Mapping[str, str]]) -> bool:
+def _compatible(
+    flavor: ResourceFlavor | None,
+    selectors: Sequence[Mapping[str, str]],
+    tolerations: Sequence[Sequence[Toleration]] = (),
+) -> bool:
     if flavor is None:
         return True
+    for pod_tolerations in tolerations:
+        allowed = (*pod_tolerations, *flavor.tolerations)
+        for taint in flavor.node_taints:
+            if taint.effect is TaintEffect.PREFER_NO_SCHEDULE:
+                continue
+            if not any(t.tolerates(taint) for t in allowed):
+                return False
     return all(
         selector.get(key, value) == value
         for selector in selectors
