@@ -107,7 +107,7 @@ class Queueing:
 
         Only queues that something happened to since they last failed are looked at, each
         through its first `scan_limit` workloads, so a cycle costs the same whatever the
-        backlog. Queues compete head against head (fair share or borrowing, priority, age).
+        backlog. Queues compete head against head (borrowing, fair share, priority, age).
         """
         result = CycleResult()
         if self.admitted.unplaced:
@@ -127,7 +127,7 @@ class Queueing:
 
     def _pass(self, now: float, expected_end: ExpectedEnd | None, result: CycleResult) -> None:
         pending = self.pending_queues
-        work: list[tuple[tuple[float, int, int, float], int, str]] = []
+        work: list[tuple[tuple[int, float, int, float], int, str]] = []
         for queue in pending.take_dirty():
             head = pending.peek(queue)
             if head is not None:
@@ -181,15 +181,15 @@ class Queueing:
                 # released in its own cohort tree wakes every queue of the tree anyway.)
                 pending.waiting_capacity.add(queue)
 
-    def _order(self, queue: str, w: Workload) -> tuple[float, int, int, float]:
-        # Fair sharing: the queue with the lowest share after admission goes first. Else, as
-        # Kueue's classical order: workloads within their queue's quota before borrowing ones.
+    def _order(self, queue: str, w: Workload) -> tuple[int, float, int, float]:
+        # As Kueue orders heads: within the queue's quota before borrowing, then (fair sharing)
+        # the lowest share after admission, then priority, then age.
         share, borrows, got = 0.0, 0, self._flavors(w, queue)
-        if not isinstance(got, Reason) and self.config.fair_sharing:
-            share = self.tree.share(self.tree.nodes[queue], got[1])
-        elif not isinstance(got, Reason):
+        if not isinstance(got, Reason):
             borrows = int(self.admitted.borrowing(queue, got[1]))
-        return (share, borrows, -w.priority, w.created)
+            if self.config.fair_sharing:
+                share = self.tree.share(self.tree.nodes[queue], got[1])
+        return (borrows, share, -w.priority, w.created)
 
     def _try(
         self,
