@@ -281,12 +281,13 @@ def test_fair_weight_zero_is_allowed() -> None:
 def test_unmodelled_cluster_queue_fields_warn() -> None:
     text = CQ + "  stopPolicy: Hold\n  flavorFungibility: {whenCanBorrow: TryNextFlavor}\n"
     manifests = read_text(text, "m.yaml")
+    # flavorFungibility is modelled (it changes the flavor chosen); stopPolicy is not.
     assert manifests.warnings == [
-        f"m.yaml:{line(text, 'flavorFungibility')}: flavorFungibility is not modelled by "
-        "gpuplane; ignored",
         f"m.yaml:{line(text, 'stopPolicy')}: stopPolicy Hold is not modelled by gpuplane; "
         "the queue stays open",
     ]
+    (queue,) = manifests.cluster_queues
+    assert queue.flavor_fungibility.when_can_borrow.value == "TryNextFlavor"
 
 
 # --- Cohort -----------------------------------------------------------------------------------
@@ -542,7 +543,7 @@ def test_another_groups_queue_is_skipped_not_refused() -> None:
 
 
 def test_an_unread_version_of_a_read_group_is_refused() -> None:
-    text = CQ.replace("v1beta1", "v1beta2")
+    text = CQ.replace("v1beta1", "v1alpha1")
     err = fails(text)
     assert str(err).startswith("m.yaml:1: apiVersion: gpuplane reads ClusterQueue from apiVersion")
     text = COHORT.replace("v1alpha1", "v1")

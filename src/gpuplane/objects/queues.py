@@ -46,6 +46,22 @@ class BorrowWithinCohort(StrEnum):
     LOWER_PRIORITY = "LowerPriority"
 
 
+class FungibilityPolicy(StrEnum):
+    MAY_STOP_SEARCH = "MayStopSearch"  # v1beta1 also spells it Borrow / Preempt
+    TRY_NEXT_FLAVOR = "TryNextFlavor"
+
+
+@dataclass(frozen=True)
+class FlavorFungibility:
+    """ClusterQueue spec.flavorFungibility: whether borrowing or preempting in a flavor stops
+    the search, or the next flavor is tried first. Defaults are Kueue's."""
+
+    when_can_borrow: FungibilityPolicy = FungibilityPolicy.MAY_STOP_SEARCH
+    when_can_preempt: FungibilityPolicy = FungibilityPolicy.TRY_NEXT_FLAVOR
+    #: preference PreemptionOverBorrowing (else BorrowingOverPreemption, the default).
+    preemption_over_borrowing: bool = False
+
+
 @dataclass(frozen=True)
 class Preemption:
     """ClusterQueue spec.preemption."""
@@ -94,6 +110,7 @@ class ClusterQueue:
     #: True when the manifest has no spec.namespaceSelector at all: Kueue reads a missing
     #: selector as labels.Nothing(), so such a queue admits no workload from any namespace.
     admits_no_namespace: bool = False
+    flavor_fungibility: FlavorFungibility = field(default_factory=FlavorFungibility)
     source: Location = field(default_factory=Location)
 
     def admits_namespace(self, labels: Mapping[str, str]) -> bool:
@@ -158,6 +175,23 @@ class VolcanoQueue:
     #: spec.priority: a higher one is served first and reclaimed from last.
     priority: int = 0
     source: Location = field(default_factory=Location)
+
+
+#: The actions of Volcano's default scheduler configuration (pkg/scheduler/util.go).
+VOLCANO_DEFAULT_ACTIONS = ("enqueue", "allocate", "backfill")
+
+
+@dataclass(frozen=True)
+class VolcanoSchedulerConfig:
+    """The `volcano-scheduler.conf` of Volcano's scheduler ConfigMap: the actions it runs."""
+
+    actions: tuple[str, ...] = VOLCANO_DEFAULT_ACTIONS
+    source: Location = field(default_factory=Location)
+
+    @property
+    def reclaims(self) -> bool:
+        """Whether queues take back what they lent (the reclaim action)."""
+        return "reclaim" in self.actions
 
 
 @dataclass(frozen=True)

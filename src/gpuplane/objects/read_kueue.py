@@ -1,8 +1,11 @@
 """Reading Kueue's objects (kueue.x-k8s.io) with the rules of Kueue's CRD schemas and webhooks.
 
-ClusterQueue, LocalQueue, ResourceFlavor and WorkloadPriorityClass are read from v1beta1;
-Cohort from v1alpha1 (Kueue 0.9-0.10, `spec.parent`) or v1beta1 (0.11 on, `spec.parentName`).
-Quota amounts are converted by `quota_amount`; capacities round down.
+ClusterQueue, LocalQueue, ResourceFlavor and WorkloadPriorityClass are read from v1beta1 and
+v1beta2; Cohort from v1alpha1 (Kueue 0.9-0.10, `spec.parent`), v1beta1 (0.11 on,
+`spec.parentName`) or v1beta2. What v1beta2 changed, as Kueue's conversion maps it: a
+ClusterQueue names its cohort in `spec.cohortName` (v1beta1: `spec.cohort`), admission checks
+only in `admissionChecksStrategy`, and flavorFungibility's `Borrow`/`Preempt` are spelled
+`MayStopSearch`. Quota amounts are converted by `quota_amount`; capacities round down.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from gpuplane.objects.queues import (
     BorrowWithinCohort,
     ClusterQueue,
     Cohort,
+    FlavorFungibility,
+    FungibilityPolicy,
     LocalQueue,
     Preemption,
     QueueingStrategy,
@@ -38,6 +43,7 @@ from gpuplane.objects.yamlio import Field, Warn
 MAX_FLAVOR_NODE_ITEMS = 8
 
 KUEUE_V1ALPHA1 = "kueue.x-k8s.io/v1alpha1"
+KUEUE_V1BETA2 = "kueue.x-k8s.io/v1beta2"
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -45,11 +51,18 @@ def read_cluster_queue(root: Field, warn: Warn | None = None) -> ClusterQueue:
     """A ClusterQueue: resource groups with quotas, cohort, strategy, preemption, fair sharing."""
     name = root["metadata"]["name"].required_string()
     spec = root["spec"]
-    cohort_field = spec["cohort"]
+    v1beta2 = root["apiVersion"].string() == KUEUE_V1BETA2
+    cohort_field = _renamed(spec, "cohortName" if v1beta2 else "cohort", "cohort", "cohortName")
     cohort = reference(cohort_field) if cohort_field.present else None
     selector, admits_none = _namespace_selector(spec["namespaceSelector"], name, warn)
+    if v1beta2 and spec["admissionChecks"].present:
+        raise spec["admissionChecks"].error(
+            "v1beta2 ClusterQueues list admission checks in spec.admissionChecksStrategy; "
+            "the API server would drop spec.admissionChecks",
+            hint="move the names to spec.admissionChecksStrategy.admissionChecks[].name",
+        )
     if warn is not None:
-        for key in ("flavorFungibility", "admissionChecks", "admissionChecksStrategy"):
+        for key in ("admissionChecks", "admissionChecksStrategy"):
             if spec[key].present:
                 warn(spec[key].where, f"{key} is not modelled by gpuplane; ignored")
         _warn_stop_policy(spec["stopPolicy"], warn)
@@ -66,6 +79,7 @@ def read_cluster_queue(root: Field, warn: Warn | None = None) -> ClusterQueue:
         fair_weight=_fair_weight(spec["fairSharing"]),
         namespace_selector=selector,
         admits_no_namespace=admits_none,
+        flavor_fungibility=_fungibility(spec["flavorFungibility"], v1beta2),
         source=root.where,
     )
 
@@ -173,6 +187,49 @@ def _preemption(field: Field) -> Preemption:
     )
 
 
+def _renamed(spec: Field, current: str, *names: str) -> Field:
+    """The field `current`; a sibling this apiVersion does not have is refused, not dropped."""
+    for name in names:
+        if name != current and spec[name].present:
+            raise spec[name].error(
+                f"this apiVersion has no spec.{name}; the API server would drop it",
+                hint=f"write spec.{current}",
+            )
+    return spec[current]
+
+
+#: flavorFungibility values by field; v1beta1 also accepts the old names of MayStopSearch.
+_OLD_NAMES = {"whenCanBorrow": "Borrow", "whenCanPreempt": "Preempt"}
+
+
+def _fungibility(field: Field, v1beta2: bool) -> FlavorFungibility:
+    policies = []
+    for key, default in (
+        ("whenCanBorrow", FungibilityPolicy.MAY_STOP_SEARCH),
+        ("whenCanPreempt", FungibilityPolicy.TRY_NEXT_FLAVOR),
+    ):
+        text = field[key].optional_string()
+        if text == _OLD_NAMES[key] and not v1beta2:
+            text = FungibilityPolicy.MAY_STOP_SEARCH.value
+        policies.append(_enum(field[key], FungibilityPolicy, default, text))
+    preference = field["preference"].optional_string()
+    if preference and any(p is not FungibilityPolicy.TRY_NEXT_FLAVOR for p in policies):
+        raise field["preference"].error(
+            "preference can only be set when both whenCanBorrow and whenCanPreempt are "
+            "TryNextFlavor"
+        )
+    if preference not in (None, "", "BorrowingOverPreemption", "PreemptionOverBorrowing"):
+        raise field["preference"].error(
+            f"unsupported value {preference!r}: supported values: "
+            "BorrowingOverPreemption, PreemptionOverBorrowing"
+        )
+    return FlavorFungibility(
+        when_can_borrow=policies[0],
+        when_can_preempt=policies[1],
+        preemption_over_borrowing=preference == "PreemptionOverBorrowing",
+    )
+
+
 def _fair_weight(fair_sharing: Field) -> float:
     """fairSharing.weight, a quantity: 1 when unset, 0 allowed (always last), else above 1n."""
     weight = fair_sharing["weight"]
@@ -224,6 +281,9 @@ def _cohort_parent(spec: Field, api_version: str) -> str | None:
                 hint="write spec.parent, or use apiVersion kueue.x-k8s.io/v1beta1",
             )
         return reference(parent) if parent.present else None
+    if api_version == KUEUE_V1BETA2:
+        chosen = _renamed(spec, "parentName", "parent")
+        return reference(chosen) if chosen.present else None
     # v1beta1 called it `parent` in Kueue 0.11 and `parentName` from 0.12; read either.
     if parent.present and parent_name.present and parent.value != parent_name.value:
         raise parent_name.error(
@@ -234,8 +294,8 @@ def _cohort_parent(spec: Field, api_version: str) -> str | None:
     return reference(chosen) if chosen.present else None
 
 
-def _enum(field: Field, kind: type[_E], default: _E) -> _E:
-    text = field.optional_string()
+def _enum(field: Field, kind: type[_E], default: _E, text: str | None = None) -> _E:
+    text = field.optional_string() if text is None else text
     if not text:
         return default
     try:

@@ -1,4 +1,5 @@
-"""Reading Volcano's objects (scheduling.volcano.sh/v1beta1): Queue and PodGroup.
+"""Reading Volcano's objects (scheduling.volcano.sh/v1beta1): Queue and PodGroup, and the
+scheduler's configuration (the ConfigMap holding `volcano-scheduler.conf`).
 
 Defaults are those Volcano's admission webhooks fill in: a Queue's weight 1 and reclaimable
 true, a PodGroup's queue `default`.
@@ -8,13 +9,47 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gpuplane.objects.queues import PodGroup, VolcanoQueue
+from gpuplane.errors import InputError
+from gpuplane.objects.queues import PodGroup, VolcanoQueue, VolcanoSchedulerConfig
 from gpuplane.objects.read_quota import quota_list
 from gpuplane.objects.read_resource_groups import optional_int32
-from gpuplane.objects.yamlio import Field, Warn
+from gpuplane.objects.yamlio import Field, Warn, load_text
 
 #: The queue a PodGroup joins when it names none.
 DEFAULT_QUEUE = "default"
+#: The data key of Volcano's scheduler ConfigMap (volcano-scheduler-configmap).
+SCHEDULER_CONF_KEY = "volcano-scheduler.conf"
+#: The actions Volcano's scheduler knows (pkg/scheduler/actions).
+KNOWN_ACTIONS = ("enqueue", "allocate", "preempt", "reclaim", "backfill", "shuffle")
+
+
+def is_volcano_scheduler_configmap(root: Field) -> bool:
+    return root["data"][SCHEDULER_CONF_KEY].present
+
+
+def read_volcano_scheduler_config(root: Field, warn: Warn | None = None) -> VolcanoSchedulerConfig:
+    """The actions of a `volcano-scheduler.conf` (`actions: "enqueue, allocate, reclaim"`)."""
+    value = root["data"][SCHEDULER_CONF_KEY]
+    text = value.required_string()
+    first = value.content_line or value.where.line or 1
+    documents = load_text(text, value.where.file or "<string>", first_line=first)
+    if len(documents) != 1:
+        raise value.error("must be one YAML document")
+    conf = Field(documents[0].body, value.where)
+    actions_field = conf["actions"]
+    names = [a.strip() for a in actions_field.string().split(",") if a.strip()]
+    if not names:
+        raise actions_field.error(
+            "required value: the scheduler's actions", hint='e.g. "enqueue, allocate, backfill"'
+        )
+    for name in names:
+        if name not in KNOWN_ACTIONS:
+            raise InputError(
+                f"unknown Volcano action {name!r}",
+                where=actions_field.where,
+                hint=f"Volcano's actions are {', '.join(KNOWN_ACTIONS)}",
+            )
+    return VolcanoSchedulerConfig(actions=tuple(names), source=root.where)
 
 
 def read_volcano_queue(root: Field, warn: Warn | None = None) -> VolcanoQueue:

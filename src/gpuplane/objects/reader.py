@@ -26,6 +26,7 @@ from gpuplane.objects.queues import (
     PodGroup,
     ResourceFlavor,
     VolcanoQueue,
+    VolcanoSchedulerConfig,
     WorkloadPriorityClass,
 )
 from gpuplane.objects.read_configmap import (
@@ -44,7 +45,12 @@ from gpuplane.objects.read_kueue import (
 from gpuplane.objects.read_node import read_node
 from gpuplane.objects.read_pod import read_pod
 from gpuplane.objects.read_policy import read_priority_class, read_resource_quota
-from gpuplane.objects.read_volcano import read_pod_group, read_volcano_queue
+from gpuplane.objects.read_volcano import (
+    is_volcano_scheduler_configmap,
+    read_pod_group,
+    read_volcano_queue,
+    read_volcano_scheduler_config,
+)
 from gpuplane.objects.yamlio import Document, Field, Warn, from_api, load_paths, load_text
 from gpuplane.sharing import DevicePluginConfigMap
 
@@ -64,8 +70,15 @@ API_VERSIONS = {
     "Queue": "scheduling.volcano.sh/v1beta1",
     "PodGroup": "scheduling.volcano.sh/v1beta1",
 }
-#: Other apiVersions a kind is also read from (Kueue moved Cohort to v1beta1 in 0.11).
-ALSO_READ_FROM = {"Cohort": ("kueue.x-k8s.io/v1beta1",)}
+#: Other apiVersions a kind is also read from: Kueue moved Cohort to v1beta1 in 0.11, and
+#: serves every kind from v1beta2 since 0.15 (the fields that moved are mapped by read_kueue).
+ALSO_READ_FROM = {
+    "ClusterQueue": ("kueue.x-k8s.io/v1beta2",),
+    "LocalQueue": ("kueue.x-k8s.io/v1beta2",),
+    "ResourceFlavor": ("kueue.x-k8s.io/v1beta2",),
+    "WorkloadPriorityClass": ("kueue.x-k8s.io/v1beta2",),
+    "Cohort": ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"),
+}
 _CLUSTER_SCOPED = (
     "Node",
     "PriorityClass",
@@ -94,6 +107,8 @@ class Manifests:
     cohorts: list[Cohort] = field(default_factory=list)
     volcano_queues: list[VolcanoQueue] = field(default_factory=list)
     pod_groups: list[PodGroup] = field(default_factory=list)
+    #: Volcano's scheduler configuration (the ConfigMap with `volcano-scheduler.conf`).
+    volcano_scheduler: list[VolcanoSchedulerConfig] = field(default_factory=list)
     #: Pods and Jobs together in file order, the order a user submits them in.
     workloads: list[Pod | Job] = field(default_factory=list)
     #: "file:line: message" for each object skipped or field ignored.
@@ -179,6 +194,10 @@ def _read_object(root: Field, reading: _Reading) -> None:
         raise root["apiVersion"].error(
             f"gpuplane reads {kind} from apiVersion {' or '.join(accepted)}, got {api!r}"
         )
+    if kind == "ConfigMap" and is_volcano_scheduler_configmap(root):
+        reading.once(kind, root)
+        reading.out.volcano_scheduler.append(read_volcano_scheduler_config(root, reading.warn))
+        return
     if kind == "ConfigMap" and not is_device_plugin_configmap(root):
         name = root["metadata"]["name"].string()
         reading.warn(root.where, f"ConfigMap {name} is not a device plugin config; skipped")

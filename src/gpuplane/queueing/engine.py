@@ -10,15 +10,17 @@ comes in as `now` (seconds); the engine never reads a clock.
 from __future__ import annotations
 
 import heapq
+from functools import partial
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.backfill import Backfill, ExpectedEnd, Reservation
-from gpuplane.queueing.flavors import FlavorChoice, assign_flavors
+from gpuplane.queueing.flavors import FlavorChoice, workload_flavors
 from gpuplane.queueing.gangs import GangPlacer, Moment, Shape, workload_shape
 from gpuplane.queueing.outcomes import Admission, CycleResult, Eviction, QueueingConfig
 from gpuplane.queueing.pending import PendingQueues, admits_namespace
 from gpuplane.queueing.preemption import Running, VictimSearch
+from gpuplane.queueing.proportion import with_capacity
 from gpuplane.queueing.quota import FlavorResource, QuotaTree
 from gpuplane.queueing.refusals import Reason, Refusal
 from gpuplane.queueing.usage import Active, AdmittedUsage
@@ -27,6 +29,7 @@ from gpuplane.queueing.workload import Workload
 __all__ = ["Admission", "CycleResult", "Eviction", "ExpectedEnd", "Queueing", "QueueingConfig"]
 
 CANNOT_PLACE = Reason(Refusal.CANNOT_PLACE)
+Amounts = dict[FlavorResource, int]
 
 
 class Queueing:
@@ -35,7 +38,7 @@ class Queueing:
     def __init__(self, scheduler: Scheduler, config: QueueingConfig) -> None:
         self.scheduler = scheduler
         self.state = scheduler.state
-        self.config = config
+        self.config = config = with_capacity(config, self.state)
         self.tree = QuotaTree(config.cluster_queues, config.cohorts)
         self.queues = {q.name: q for q in config.cluster_queues}
         self.local = {(lq.namespace, lq.name): lq.cluster_queue for lq in config.local_queues}
@@ -48,7 +51,7 @@ class Queueing:
             self.admitted,
             self.gangs,
             self.pending_queues.members,
-            fair_sharing=config.fair_sharing,
+            fair_sharing=config.fair_sharing and config.fair_preemption,
             placement_aware=config.placement_aware,
         )
         self.backfill = Backfill(
@@ -104,10 +107,10 @@ class Queueing:
 
         Only queues that something happened to since they last failed are looked at, each
         through its first `scan_limit` workloads, so a cycle costs the same whatever the
-        backlog. Queues compete head against head (fair share, then priority, then age).
+        backlog. Queues compete head against head (borrowing, fair share, priority, age).
         """
         result = CycleResult()
-        if not self.config.placement_aware:
+        if self.admitted.unplaced:
             result.placed_late += self.gangs.place_admitted(self.admitted, now)
         timed_out = self.backfill.expire(now)
         if timed_out is not None:
@@ -124,7 +127,7 @@ class Queueing:
 
     def _pass(self, now: float, expected_end: ExpectedEnd | None, result: CycleResult) -> None:
         pending = self.pending_queues
-        work: list[tuple[tuple[float, int, float], int, str]] = []
+        work: list[tuple[tuple[int, float, int, float], int, str]] = []
         for queue in pending.take_dirty():
             head = pending.peek(queue)
             if head is not None:
@@ -178,14 +181,15 @@ class Queueing:
                 # released in its own cohort tree wakes every queue of the tree anyway.)
                 pending.waiting_capacity.add(queue)
 
-    def _order(self, queue: str, w: Workload) -> tuple[float, int, float]:
-        # Fair sharing: the queue with the lowest share after admission goes first.
-        share = 0.0
-        if self.config.fair_sharing:
-            choice = self._flavors(w, queue)
-            if isinstance(choice, FlavorChoice):
-                share = self.tree.share(self.tree.nodes[queue], choice.amounts(w.requests()))
-        return (share, -w.priority, w.created)
+    def _order(self, queue: str, w: Workload) -> tuple[int, float, int, float]:
+        # As Kueue orders heads: within the queue's quota before borrowing, then (fair sharing)
+        # the lowest share after admission, then priority, then age.
+        share, borrows, got = 0.0, 0, self._flavors(w, queue)
+        if not isinstance(got, Reason):
+            borrows = int(self.admitted.borrowing(queue, got[1]))
+            if self.config.fair_sharing:
+                share = self.tree.share(self.tree.nodes[queue], got[1])
+        return (borrows, share, -w.priority, w.created)
 
     def _try(
         self,
@@ -196,14 +200,13 @@ class Queueing:
         result: CycleResult,
     ) -> Reason | None:
         """Admit `w` if possible (preempting if allowed); None on success, else the reason."""
-        requests = w.requests()
-        over = self.admitted.namespace_refusal(w, requests)
+        over = self.admitted.namespace_refusal(w, w.requests())
         if over is not None:
             return Reason(Refusal.NAMESPACE_QUOTA, over)
-        choice = self._flavors(w, queue)
-        if isinstance(choice, Reason):
-            return choice
-        amounts = choice.amounts(requests)
+        got = self._flavors(w, queue)
+        if isinstance(got, Reason):
+            return got
+        choice, amounts = got
         if self.backfill.held_elsewhere(w, now):
             return Reason(Refusal.RESERVED)
         if choice.fits and self.tree.fits(queue, amounts):
@@ -231,24 +234,23 @@ class Queueing:
         self._admit(w, queue, choice, amounts, placements, now, result)
         return None
 
-    def _flavors(self, w: Workload, queue: str) -> FlavorChoice | Reason:
-        selectors = [ps.template.node_selector for ps in w.pod_sets]
-        cq, requests = self.queues[queue], w.requests()
-        choice = assign_flavors(cq, requests, self.tree, self.flavors, selectors)
-        return Reason(Refusal.NO_FLAVOR, choice) if isinstance(choice, str) else choice
+    def _flavors(self, w: Workload, queue: str) -> tuple[FlavorChoice, Amounts] | Reason:
+        oracle = partial(self.victims.possibility, w, queue)
+        got = workload_flavors(self.queues[queue], w, self.tree, self.flavors, oracle)
+        return Reason(Refusal.NO_FLAVOR, got) if isinstance(got, str) else got
 
     def _admit(
         self,
         w: Workload,
         queue: str,
         choice: FlavorChoice,
-        amounts: dict[FlavorResource, int],
+        amounts: Amounts,
         placements: list[Placement],
         now: float,
         result: CycleResult,
     ) -> None:
         self.pending_queues.take(w.key)
-        if not placements and w.pod_count:
+        if len(placements) < w.pod_count:
             self.admitted.unplaced.add(w.key)
         self.reasons.pop(w.key, None)
         borrowing = self.admitted.borrowing(queue, amounts)
@@ -288,9 +290,7 @@ class Queueing:
             self.state.release(p.pod.key)
         return active
 
-    # -- reporting -------------------------------------------------------------------------
-
-    def usage(self, queue: str) -> dict[FlavorResource, int]:
+    def usage(self, queue: str) -> Amounts:
         return dict(self.tree.nodes[queue].usage)
 
     def borrowed_gpu_milli(self, queue: str) -> int:

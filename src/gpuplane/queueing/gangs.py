@@ -56,46 +56,61 @@ class GangPlacer:
         if trial.changed and not trial.kept:
             self._epoch += 1
 
-    def place_all(self, w: Workload, choice: FlavorChoice) -> list[Placement] | None:
-        """Place every pod of `w` or none of them.
+    def place_all(
+        self, w: Workload, choice: FlavorChoice, placed_already: frozenset[str] = frozenset()
+    ) -> list[Placement] | None:
+        """Place every pod of `w` (but those `placed_already`) or none of them.
 
-        A pod shape that found no node is remembered with the moment: until something
-        changes, the same shape is refused at once instead of filtering again (with a deep
-        backlog most attempts are such repeats).
+        An elastic workload (`min_pods`) keeps what it placed once `min_pods` of its pods run
+        (counting `placed_already`); pods that find no room are left for later. A pod shape
+        that found no node is remembered with the moment: until something changes, the same
+        shape is refused at once instead of filtering again (with a deep backlog most
+        attempts are such repeats).
         """
         placed: list[Placement] = []
         changes = self.moment()
+        elastic = w.min_pods is not None
         # The first pod's shape, checked before any pod object is built (the common case).
         first = (pod_shape(w.pod_sets[0].template), tuple(sorted(choice.flavors.items())))
-        if w.pod_sets and self._unplaceable_first.get(first) == changes:
+        if w.pod_sets and not elastic and self._unplaceable_first.get(first) == changes:
             return None
         with self.trial() as trial:
             for pod in w.pods():
+                if pod.key in placed_already:
+                    continue
                 pod = with_flavor(pod, self.flavors, choice.flavors)
                 shape = pod_shape(pod)
-                if self._unplaceable.get(shape) == changes and not placed:
+                if self._unplaceable.get(shape) == changes and not placed and not elastic:
                     return None
                 decision = self.scheduler.place(pod)
-                if not isinstance(decision, Placement):
-                    if not placed:
-                        self._unplaceable[shape] = changes
-                        self._unplaceable_first[first] = changes
-                    return None
-                placed.append(decision)
+                if isinstance(decision, Placement):
+                    placed.append(decision)
+                    continue
+                if elastic:
+                    continue
+                if not placed:
+                    self._unplaceable[shape] = changes
+                    self._unplaceable_first[first] = changes
+                return None
+            if elastic and (not placed or len(placed) + len(placed_already) < (w.min_pods or 0)):
+                return None
             trial.keep()
         return placed
 
     def place_admitted(self, usage: AdmittedUsage, now: float) -> list[Admission]:
-        """Quota-only mode: place admitted workloads whose pods are not placed yet."""
+        """Place the pods of admitted workloads that are not placed yet: all of them in
+        quota-only mode, and an elastic gang's pods that did not fit when it started."""
         out: list[Admission] = []
         active = usage.active
         for key in sorted(usage.unplaced, key=lambda k: (active[k].admitted_at, k)):
             a = active[key]
-            placements = self.place_all(a.workload, FlavorChoice(a.flavors, True))
+            have = frozenset(p.pod.key for p in a.placements)
+            placements = self.place_all(a.workload, FlavorChoice(a.flavors, True), have)
             if placements is not None:
-                a.placements = placements
-                usage.unplaced.discard(key)
-                placed = tuple(placements)
+                a.placements = a.placements + placements
+                if len(a.placements) == a.workload.pod_count:
+                    usage.unplaced.discard(key)
+                placed = tuple(a.placements)
                 out.append(Admission(a.workload, a.queue, a.flavors, placed, a.borrowing, now))
         return out
 

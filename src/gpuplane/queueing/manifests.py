@@ -18,18 +18,20 @@ checkpoints are its `gpuplane.io/duration` and `gpuplane.io/checkpoint-interval`
 `at` on, one every `spacing` seconds; a gang arrives where its first member is.
 
 Volcano's proportion plugin divides the cluster among queues by weight and lets a queue use
-idle capacity up to its `capability`, reclaiming what others borrowed when it needs its
-`deserved` share back. In the engine's terms every Volcano queue becomes a ClusterQueue in one
-cohort (`volcano`), with one flavor covering the resources the queues name:
+idle capacity up to its `capability`; with the reclaim action in the scheduler's configuration
+(not in Volcano's default one) a queue below its deserved share takes back what others
+borrowed. In the engine's terms every Volcano queue becomes a ClusterQueue in one cohort
+(`volcano`), with one flavor covering the resources the queues name:
 
-* nominal quota = `deserved` (0 where unset: the queue lives on borrowed capacity),
-* borrowing limit = `capability` - `deserved` (unbounded where no capability is set),
-* lending limit = `deserved` - `guarantee` (the guaranteed part is never lent),
-* fair-sharing weight = `weight`, and reclaimWithinCohort = Any for reclaimable queues
-  (Volcano reclaims borrowed resources for a queue below its deserved share).
+* nominal quota = `deserved`, or where unset the queue's weight's share of the cluster
+  (`proportion`, resolved from the cluster's capacity when the engine starts),
+* borrowing limit = `capability` - nominal (unbounded where no capability is set),
+* lending limit = nominal - `guarantee` (the guaranteed part is never lent),
+* fair-sharing weight = `weight`; with the reclaim action, reclaimWithinCohort = Any for
+  reclaimable queues and fair-share preemption; without it, no preemption across queues.
 
-gpuplane admits all of a PodGroup's pods together (Volcano would start the group once
-`minMember` can run: for a group whose members are all needed, the same thing).
+A PodGroup whose minMember is below its pod count is elastic: it starts once minMember of its
+pods can run, and the others join as room appears (its quota is held for all of its pods).
 """
 
 from __future__ import annotations
@@ -42,66 +44,65 @@ from gpuplane.objects.pod import Pod
 from gpuplane.objects.queues import (
     VOLCANO_GROUP_ANNOTATION,
     ClusterQueue,
-    FlavorQuotas,
     LocalQueue,
     PodGroup,
     Preemption,
     ReclaimWithinCohort,
     ResourceFlavor,
     ResourceGroup,
-    ResourceQuotaSpec,
     VolcanoQueue,
+    VolcanoSchedulerConfig,
     queue_name,
     workload_priority_class,
 )
 from gpuplane.objects.reader import Manifests
 from gpuplane.queueing.engine import QueueingConfig
+from gpuplane.queueing.proportion import FLAVOR, deserved_shares, volcano_group
 from gpuplane.queueing.workload import PodSet, Workload, pod_requests
 
 COHORT = "volcano"
-FLAVOR = "volcano-default"
-#: Where a queue names no amount for a resource its pods use: effectively unlimited.
-UNLIMITED = 1 << 50
 
 
-def _cluster_queue(queue: VolcanoQueue, resources: Sequence[str]) -> ClusterQueue:
-    quotas = {}
-    for r in resources:
-        deserved = queue.deserved.get(r)
-        capability = queue.capability.get(r)
-        nominal = deserved if deserved is not None else (0 if capability is not None else UNLIMITED)
-        borrowing = None if capability is None else max(0, capability - nominal)
-        guarantee = queue.guarantee.get(r, 0)
-        lending = max(0, nominal - guarantee) if guarantee else None
-        quotas[r] = ResourceQuotaSpec(nominal, borrowing, lending)
-    group = ResourceGroup(tuple(resources), (FlavorQuotas(FLAVOR, quotas),))
-    reclaim = ReclaimWithinCohort.ANY if queue.reclaimable else ReclaimWithinCohort.NEVER
+def _cluster_queue(queue: VolcanoQueue, group: ResourceGroup, reclaim: bool) -> ClusterQueue:
+    policy = ReclaimWithinCohort.ANY if queue.reclaimable and reclaim else ReclaimWithinCohort.NEVER
     return ClusterQueue(
         name=queue.name,
         resource_groups=(group,),
         cohort=COHORT,
-        preemption=Preemption(reclaim_within_cohort=reclaim),
+        preemption=Preemption(reclaim_within_cohort=policy),
         fair_weight=float(queue.weight),
     )
 
 
 def volcano_config(
-    queues: Sequence[VolcanoQueue], pods: Iterable[Pod], namespaces: Iterable[str]
+    queues: Sequence[VolcanoQueue],
+    pods: Iterable[Pod],
+    namespaces: Iterable[str],
+    scheduler: VolcanoSchedulerConfig | None = None,
 ) -> QueueingConfig:
-    """An engine config for Volcano queues: a ClusterQueue each, open to every namespace."""
+    """An engine config for Volcano queues: a ClusterQueue each, open to every namespace.
+
+    Shares by weight are resolved from the cluster's capacity when the engine starts.
+    """
     used: set[str] = set()
     for pod in pods:
         used |= set(pod_requests(pod))
     for q in queues:
         used |= set(q.capability) | set(q.deserved)
     resources = sorted(used)
-    cluster_queues = [_cluster_queue(q, resources) for q in queues]
+    reclaims = (scheduler or VolcanoSchedulerConfig()).reclaims
+    stated = deserved_shares(queues, resources, {})
+    cluster_queues = [
+        _cluster_queue(q, volcano_group(q, resources, stated[q.name]), reclaims) for q in queues
+    ]
     local = [LocalQueue(q.name, ns, q.name) for ns in sorted(set(namespaces)) for q in queues]
     return QueueingConfig(
         cluster_queues=cluster_queues,
         local_queues=local,
         flavors=(ResourceFlavor(FLAVOR),),
         fair_sharing=True,
+        fair_preemption=reclaims,
+        volcano_queues=tuple(queues),
     )
 
 
@@ -122,11 +123,12 @@ def queueing_config(manifests: Manifests, workloads: Sequence[Workload] = ()) ->
     if manifests.volcano_queues:
         pods = [ps.template for w in workloads for ps in w.pod_sets]
         namespaces = {w.namespace for w in workloads} | {g.namespace for g in manifests.pod_groups}
-        return volcano_config(manifests.volcano_queues, pods, namespaces or {"default"})
+        scheduler = manifests.volcano_scheduler[-1] if manifests.volcano_scheduler else None
+        return volcano_config(manifests.volcano_queues, pods, namespaces or {"default"}, scheduler)
     if not manifests.cluster_queues:
         raise InputError(
             "no ClusterQueue or Volcano Queue in the manifests",
-            hint="add kueue.x-k8s.io/v1beta1 ClusterQueue and LocalQueue objects, "
+            hint="add kueue.x-k8s.io/v1beta2 (or v1beta1) ClusterQueue and LocalQueue objects, "
             "or scheduling.volcano.sh/v1beta1 Queues",
         )
     return QueueingConfig(
@@ -227,6 +229,7 @@ def pod_group_workload(
         duration=max(durations) if durations else None,
         checkpoint_interval=min(intervals) if intervals else None,
         labels=dict(pods[0].labels),
+        min_pods=group.min_member if group.min_member < len(pods) else None,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gpuplane.objects.policy import ResourceQuota
-from gpuplane.objects.queues import ClusterQueue, Cohort, LocalQueue, ResourceFlavor
+from gpuplane.objects.queues import ClusterQueue, Cohort, LocalQueue, ResourceFlavor, VolcanoQueue
 from gpuplane.placement.scheduler import Placement
 from gpuplane.queueing.workload import Workload
 
@@ -23,6 +23,11 @@ class QueueingConfig:
     backfill: bool = True
     gang_timeout: float | None = None
     scan_limit: int = 32
+    #: Whether fair sharing preempts (Volcano: only with the reclaim action).
+    fair_preemption: bool = True
+    #: Volcano queues whose deserved share by weight is resolved from the cluster's capacity
+    #: when the engine starts (the proportion plugin).
+    volcano_queues: Sequence[VolcanoQueue] = ()
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ Candidates follow the preemptor's ClusterQueue policies, as in Kueue:
 * fair sharing (when on): workloads of queues whose share stays above the preemptor queue's
   share after admission.
 
-Victims are whole workloads, so a gang is never broken in half. They are tried cheapest
-first — lowest priority, then least work lost since their last checkpoint, then most recently
-admitted — added one by one until the preemptor fits, then any victim not needed is spared.
+Victims are whole workloads, so a gang is never broken in half. They are tried in Kueue's
+candidate order — workloads of other queues of the cohort (which borrow) before the
+preemptor's own queue's, then lowest priority, then least work lost since their last
+checkpoint, then most recently admitted — added one by one until the preemptor fits, then any
+victim not needed is spared.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gpuplane.objects.queues import (
     ReclaimWithinCohort,
     WithinClusterQueue,
 )
-from gpuplane.queueing.flavors import FlavorChoice
+from gpuplane.queueing.flavors import FlavorChoice, Mode
 from gpuplane.queueing.gangs import GangPlacer, Moment, workload_shape
 from gpuplane.queueing.quota import FlavorResource
 from gpuplane.queueing.usage import AdmittedUsage
@@ -50,12 +52,15 @@ class Running:
         return ran % interval if interval else ran
 
 
-def victim_order(now: float) -> Callable[[Running], tuple[int, float, float, str]]:
-    """Sort key: cheapest victim first."""
+def victim_order(
+    now: float, queue: str = ""
+) -> Callable[[Running], tuple[bool, int, float, float, str]]:
+    """Sort key: first choice first (other queues than `queue`, then the cheapest)."""
 
-    def key(r: Running) -> tuple[int, float, float, str]:
+    def key(r: Running) -> tuple[bool, int, float, float, str]:
         # The workload key settles exact ties, so the choice never depends on set order.
-        return (r.workload.priority, r.lost_work(now), -r.admitted_at, r.workload.key)
+        own = r.queue == queue
+        return (own, r.workload.priority, r.lost_work(now), -r.admitted_at, r.workload.key)
 
     return key
 
@@ -123,18 +128,13 @@ class VictimSearch:
         need_quota: bool,
     ) -> list[str] | None:
         """The keys of the cheapest victims that let `w` in, or None."""
-        policy = self.queues[queue].preemption
-        if (
-            policy.within_cluster_queue is WithinClusterQueue.NEVER
-            and policy.reclaim_within_cohort is ReclaimWithinCohort.NEVER
-            and policy.borrow_within_cohort is BorrowWithinCohort.NEVER
-            and not self.fair_sharing
-        ):
+        if not self._may_preempt(queue):
             return None
         memo_key = (queue, w.priority, w.created, need_quota, workload_shape(w))
         if self._none_found.get(memo_key) == self.gangs.moment():
             return None  # nothing changed since the last search came back empty
-        candidates = sorted(self._candidates(w, queue, amounts), key=victim_order(now))
+        order = victim_order(now, queue)
+        candidates = sorted(self._candidates(w, queue, amounts), key=order)
         # One trial with every candidate gone: when even that does not fit, no subset will,
         # and the one-by-one search (a placement trial per victim) is skipped.
         if not candidates or not self._fits_without(w, queue, amounts, choice, candidates):
@@ -148,11 +148,48 @@ class VictimSearch:
         else:
             return None
         # Spare any victim the preemptor does not need after all (most expensive first).
-        for victim in sorted(chosen, key=victim_order(now), reverse=True):
+        for victim in sorted(chosen, key=order, reverse=True):
             trial = [v for v in chosen if v is not victim]
             if self._fits_without(w, queue, amounts, choice, trial):
                 chosen = trial
         return [v.workload.key for v in chosen]
+
+    def possibility(self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]) -> Mode:
+        """Whether preempting could make quota room for `amounts` (Kueue's preemption oracle).
+
+        Quota only: RECLAIM when the victims needed are all in other queues, PREEMPT when
+        some are in `queue` itself, NO_CANDIDATES when no allowed set of victims is enough.
+        """
+        if not self._may_preempt(queue):
+            return Mode.NO_CANDIDATES
+        chosen: list[Running] = []
+        for victim in sorted(self._candidates(w, queue, amounts), key=victim_order(0.0, queue)):
+            chosen.append(victim)
+            if self._quota_fits_without(queue, amounts, chosen):
+                own = any(v.queue == queue for v in chosen)
+                return Mode.PREEMPT if own else Mode.RECLAIM
+        return Mode.NO_CANDIDATES
+
+    def _may_preempt(self, queue: str) -> bool:
+        policy = self.queues[queue].preemption
+        return (
+            policy.within_cluster_queue is not WithinClusterQueue.NEVER
+            or policy.reclaim_within_cohort is not ReclaimWithinCohort.NEVER
+            or policy.borrow_within_cohort is not BorrowWithinCohort.NEVER
+            or self.fair_sharing
+        )
+
+    def _quota_fits_without(
+        self, queue: str, amounts: Mapping[FlavorResource, int], victims: list[Running]
+    ) -> bool:
+        removed = [self.usage.active[v.workload.key] for v in victims]
+        for a in removed:
+            self.tree.add(a.queue, a.amounts, sign=-1)
+        try:
+            return self.tree.fits(queue, amounts)
+        finally:
+            for a in removed:
+                self.tree.add(a.queue, a.amounts)
 
     def _running(self, key: str) -> Running:
         active = self.usage.active[key]
@@ -177,7 +214,13 @@ class VictimSearch:
         )
         if node.parent is None or not cohort_wide:
             return out
+        # As Kueue, the queue reclaims when it is within its quota once its own candidates
+        # (already in `out`) are gone too.
         after = {fr: node.usage.get(fr, 0) + a for fr, a in amounts.items()}
+        for own in out:
+            for fr, a in self.usage.active[own.workload.key].amounts.items():
+                if fr in after:
+                    after[fr] -= a
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
         share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
         for other_name in sorted(self.members(queue)):

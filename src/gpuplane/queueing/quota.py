@@ -137,6 +137,16 @@ class QuotaTree:
         cap = INF if limit is None else self.lend(node, fr) + limit - max(0, used - g)
         return own + max(0, min(cap, self.available(node.parent, fr)))
 
+    def potential(self, node: QuotaNode, fr: FlavorResource) -> int:
+        """The most of `fr` the node could hold with nothing else admitted (Kueue's
+        PotentialAvailable): beyond it a workload never fits, whatever is preempted."""
+        q = node.subtree.get(fr, 0)
+        if node.parent is None:
+            return q
+        limit = node.borrowing_limit.get(fr)
+        cap = INF if limit is None else self.lend(node, fr) + limit
+        return self.guaranteed(node, fr) + min(cap, self.potential(node.parent, fr))
+
     def fits(self, queue: str, amounts: Mapping[FlavorResource, int]) -> bool:
         node = self.nodes[queue]
         return all(self.available(node, fr) >= amount for fr, amount in amounts.items() if amount)

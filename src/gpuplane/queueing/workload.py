@@ -52,8 +52,9 @@ class Workload:
 
     `priority` orders it in its queue (higher first), then `created` (earlier first).
     `duration` and `checkpoint_interval` are what the simulator needs (seconds; None when
-    unknown). `gang` means every pod must run at once; a workload with one pod is trivially
-    a gang.
+    unknown). All pods must run at once unless `min_pods` is set (an elastic gang, a Volcano
+    PodGroup with minMember below its pod count): it starts once `min_pods` of them can run
+    and the others join as room appears.
     """
 
     key: str
@@ -65,6 +66,7 @@ class Workload:
     duration: float | None = None
     checkpoint_interval: float | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    min_pods: int | None = None
 
     @property
     def pod_count(self) -> int:
