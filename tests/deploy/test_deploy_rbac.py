@@ -79,6 +79,7 @@ SCHEDULER, AGENT = Component.SCHEDULER, Component.NODE_AGENT
         (SCHEDULER, Request("create", "", "pods", "eviction", "team-a", "p"), False),
         (SCHEDULER, Request("patch", "", "nodes", "", "", "n1"), False),
         (SCHEDULER, Request("get", "", "secrets", "", "team-a", "s"), False),
+        (SCHEDULER, Request("list", "", "configmaps", "", ""), False),
         (SCHEDULER, Request("create", "", "events", "", "team-a"), False),  # core events
         (SCHEDULER, Request("create", "events.k8s.io", "events", "", "team-a"), True),
         (SCHEDULER, Request("list", "scheduling.volcano.sh", "podgroups", "", ""), True),
@@ -101,7 +102,11 @@ SCHEDULER, AGENT = Component.SCHEDULER, Component.NODE_AGENT
         (AGENT, Request("patch", "", "nodes", "", "", "gpu-node-1"), True),
         (AGENT, Request("create", "", "pods", "binding", "team-a", "p"), False),
         (AGENT, Request("patch", "", "nodes", "status", "", "gpu-node-1"), False),
-        (AGENT, Request("list", "", "nodes", "", ""), False),
+        # Its own Node through a reflector (fieldSelector metadata.name): a list and a watch.
+        (AGENT, Request("watch", "", "nodes", "", ""), True),
+        (AGENT, Request("get", "", "nodes", "", "", "gpu-node-1"), False),
+        (AGENT, Request("get", "", "pods", "", "team-a", "p"), False),
+        (AGENT, Request("update", "", "nodes", "", "", "gpu-node-1"), False),
         (AGENT, Request("create", "coordination.k8s.io", "leases", "", NAMESPACE), False),
     ],
 )

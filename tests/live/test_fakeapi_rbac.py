@@ -149,7 +149,7 @@ def test_the_scheduler_binds_but_may_not_delete_and_holds_only_its_lease(
     assert secured.audit[-1].user == SCHEDULER_USER
 
 
-def test_the_node_agent_may_not_bind_nor_list_nodes(
+def test_the_node_agent_may_not_bind_nor_get_a_node(
     secured: FakeApiServer, admin: httpx2.Client
 ) -> None:
     with _client(secured, _token(secured, Component.NODE_AGENT)) as agent:
@@ -158,9 +158,10 @@ def test_the_node_agent_may_not_bind_nor_list_nodes(
             f'pods "p" is forbidden: User "{AGENT_USER}" cannot create resource "pods/binding" '
             'in API group "" in the namespace "default"',
         )
+        # It reads its Node through a watch (a list, then watch), never by get.
         _forbidden(
-            agent.get("/api/v1/nodes"),
-            f'nodes is forbidden: User "{AGENT_USER}" cannot list resource "nodes" in API '
+            agent.get("/api/v1/nodes/n1"),
+            f'nodes "n1" is forbidden: User "{AGENT_USER}" cannot get resource "nodes" in API '
             'group "" at the cluster scope',
         )
         labels = {"metadata": {"labels": {"nvidia.com/gpu.present": "true"}}}

@@ -4,7 +4,9 @@ One row per (component, apiGroup, resource, subresource, scope, resourceNames) w
 Kubernetes names them (get, list, watch, create, update, patch, delete). tests/deploy checks
 that the Roles and ClusterRoles bound to each component's ServiceAccount grant exactly these
 rows, no more and no less; the fake API server's RBAC mode refuses every other call with 403,
-so a code path that makes a call missing here fails its test. Add a row here (and the rule in
+so a code path that makes a call missing here fails its test; tests/live/test_e2e_rbac.py runs
+both components through every code path that calls the API and checks that they use every row
+(a row no code uses is a grant too many). Add a row here (and the rule in
 deploy/rbac-*.yaml) in the same change as the code that makes a new call.
 
 Verbs follow the apiserver's mapping of HTTP methods: GET of one object is get, of a
@@ -70,7 +72,8 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
     Component.SCHEDULER: (
         # live.reflector: the pod cache (pending pods of schedulerName gpuplane, and every bound
         # pod as used capacity, its gpuplane.io/devices annotation read back after a restart).
-        _call("", "pods", "get list watch"),
+        # A reflector lists and watches; it never gets one object.
+        _call("", "pods", "list watch"),
         # live.binding.bind_pod: POST of a Binding to pods/<name>/binding.
         _call("", "pods/binding", "create"),
         # the scheduler records its device choice (objects.assignment.DEVICES_ANNOTATION) on the
@@ -78,15 +81,13 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
         _call("", "pods", "patch"),
         # the PodScheduled=False condition with kube-scheduler's wording on an unschedulable pod.
         _call("", "pods/status", "patch"),
-        # FailedScheduling and Scheduled events (events.k8s.io/v1; a repeat patches the series).
-        _call("events.k8s.io", "events", "create patch"),
+        # FailedScheduling and Scheduled events (events.k8s.io/v1; each one created, no series).
+        _call("events.k8s.io", "events", "create"),
         # live.reflector: the node cache (allocatable, GFD labels, taints).
-        _call("", "nodes", "get list watch"),
+        _call("", "nodes", "list watch"),
         # gangs: PodGroups of the scheduler-plugins coscheduling API and of Volcano (minMember).
-        _call("scheduling.x-k8s.io", "podgroups", "get list watch"),
-        _call("scheduling.volcano.sh", "podgroups", "get list watch"),
-        # the device-plugin sharing configs (time-slicing, MPS, MIG strategy) read as ConfigMaps.
-        _call("", "configmaps", "get list watch"),
+        _call("scheduling.x-k8s.io", "podgroups", "list watch"),
+        _call("scheduling.volcano.sh", "podgroups", "list watch"),
         # leader election: the first replica creates the Lease (create cannot be limited by
         # name); every replica reads it and the leader renews it, only this one Lease.
         _call("coordination.k8s.io", "leases", "create", scope=Scope.OWN_NAMESPACE),
@@ -99,13 +100,16 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
         ),
     ),
     Component.NODE_AGENT: (
-        # node: the watch of the pods on its own node (fieldSelector spec.nodeName=<NODE_NAME>)
-        # for the scheduler's device choice; RBAC cannot limit a watch to a field selector.
-        _call("", "pods", "get list watch"),
+        # node.apiserver: the reflector on the pods of its own node (fieldSelector
+        # spec.nodeName=<NODE_NAME>) for the scheduler's device choice; RBAC cannot limit a
+        # watch to a field selector.
+        _call("", "pods", "list watch"),
         # node: the agent marks the pod whose devices it allocated.
         _call("", "pods", "patch"),
-        # node: the GFD labels patched onto its own Node (NODE_NAME from the downward API).
-        _call("", "nodes", "get patch"),
+        # node.apiserver: the GFD labels patched onto its own Node (NODE_NAME from the downward
+        # API), kept there by a reflector on that one Node (fieldSelector metadata.name=NODE_NAME:
+        # a list and a watch, which RBAC cannot limit to the name known only at run time).
+        _call("", "nodes", "list watch patch"),
     ),
 }
 
