@@ -294,6 +294,10 @@ async def schedule_all(
         "cpu_scheduler_s": cpu,
         "cpu_fake_s": fake_cpu,
         "wall_s": span,
+        "cpu_ms_per_bind_scheduler": 1000 * cpu / len(bound),
+        "cpu_ms_per_bind_fake": 1000 * fake_cpu / len(bound),
+        # Each process on a core of its own, nothing else running: the slower one's pace.
+        "bound_per_s": len(bound) / max(cpu, fake_cpu),
     }
 
 
@@ -336,6 +340,9 @@ COLUMNS = [
     ("wall_s", "wall s", "{:.1f}"),
     ("cpu_scheduler_s", "CPU scheduler s", "{:.1f}"),
     ("cpu_fake_s", "CPU fake s", "{:.1f}"),
+    ("cpu_ms_per_bind_scheduler", "CPU ms/bind scheduler", "{:.2f}"),
+    ("cpu_ms_per_bind_fake", "CPU ms/bind fake", "{:.2f}"),
+    ("bound_per_s", "CPU-bound binds/s", "{:.0f}"),
     ("load_1min", "load avg after", "{:.1f}"),
 ]
 
