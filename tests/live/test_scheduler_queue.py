@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gpuplane.live.scheduling_queue import SchedulingQueue
 
 
@@ -82,3 +84,25 @@ def test_an_updated_unschedulable_pod_is_tried_again_and_a_deleted_one_never() -
     queue.add("p", 5, "t")  # its spec changed
     queue.delete("q")
     assert queue.pop() == "p" and queue.pop() is None and "q" not in queue
+
+
+def test_many_waiting_pods_leave_backoff_in_expiry_order_and_are_counted() -> None:
+    clock = Clock()
+    queue = SchedulingQueue(clock)
+    for i in range(50):
+        queue.add(f"p{i}", 0, f"t{i:02d}")
+    for i in range(50):
+        assert queue.pop() == f"p{i}"
+        clock.now += 0.01  # each fails a little later: its backoff ends a little later
+        queue.done(f"p{i}", unschedulable=i % 2 == 1)
+    assert queue.lengths() == {"active": 0, "backoff": 25, "unschedulable": 25}
+    queue.delete("p0")
+    assert queue.next_due() == pytest.approx(100.03 + 1.0)  # p2 failed at 100.03; p0 is gone
+    clock.now += 1.0
+    ready = []
+    while (key := queue.pop()) is not None:
+        ready.append(key)
+    assert ready == [f"p{i}" for i in range(2, 50, 2)]
+    assert queue.lengths() == {"active": 0, "backoff": 0, "unschedulable": 25}
+    queue.move_all()
+    assert queue.lengths() == {"active": 25, "backoff": 0, "unschedulable": 0}

@@ -30,7 +30,12 @@ from gpuplane.cluster.binding import CapacityError, binding_for
 from gpuplane.errors import InputError, Location
 from gpuplane.live.reflector import EventType, Obj, WatchEvent
 from gpuplane.objects import Node, Pod, read_api_objects
-from gpuplane.objects.assignment import DEVICES_ANNOTATION, DeviceAssignment, decode_assignment
+from gpuplane.objects.assignment import (
+    BIND_TIME_ANNOTATION,
+    DEVICES_ANNOTATION,
+    DeviceAssignment,
+    decode_assignment,
+)
 from gpuplane.placement import Placement, Profile, Scheduler
 from gpuplane.placement.filters import NodeNameFilter, NodeResourcesFitFilter
 
@@ -71,15 +76,56 @@ class PodRecord:
         return self.key.split("/", 1)[1]
 
 
-def pod_record(obj: Obj) -> PodRecord:
-    """Read a Pod object; a refused one is kept with its error (never raises)."""
+#: What our binding writes on a pod: the readers keep it in Pod.annotations and read nothing
+#: else from it, so a change in it alone need not be read again.
+_BINDING_ANNOTATIONS = (DEVICES_ANNOTATION, BIND_TIME_ANNOTATION)
+
+
+def _read_view(obj: Obj) -> tuple[object, ...]:
+    """What the readers make a Pod of, less what binding a pod changes (its node, our
+    annotations) and what they never read (status, resourceVersion, managedFields)."""
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("resourceVersion", None)
+    meta.pop("managedFields", None)
+    annotations = meta.get("annotations") or {}
+    meta["annotations"] = {k: v for k, v in annotations.items() if k not in _BINDING_ANNOTATIONS}
+    spec = dict(obj.get("spec") or {})
+    spec.pop("nodeName", None)
+    return (obj.get("apiVersion"), obj.get("kind"), meta, spec)
+
+
+def _reread(before: PodRecord | None, obj: Obj) -> Pod | None:
+    """The pod `before` held, updated for `obj`, when they differ only in what a binding
+    changes (the watch's MODIFIED events of our own patch and bind: reading each costs as
+    much as a scheduling decision); None when it must be read again."""
+    if before is None or before.pod is None or before.error is not None:
+        return None
+    if _read_view(before.obj) != _read_view(obj):
+        return None
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    annotations = meta.get("annotations") or {}
+    if not all(isinstance(v, str) for v in annotations.values()):
+        return None  # the reader refuses it with its own error
+    node = spec.get("nodeName")
+    if node is not None and not isinstance(node, str):
+        return None
+    return replace(before.pod, node_name=node or None, annotations=dict(annotations))
+
+
+def pod_record(obj: Obj, before: PodRecord | None = None) -> PodRecord:
+    """Read a Pod object; a refused one is kept with its error (never raises).
+
+    `before`: the same pod's previous record, if any: its Pod is reused when only what a
+    binding changes differs (see `_reread`)."""
     meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     key = f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"
     pod: Pod | None = None
     error: str | None = None
     assignment: DeviceAssignment | None = None
     try:
-        (pod,) = read_api_objects([obj]).pods
+        pod = _reread(before, obj)
+        if pod is None:
+            (pod,) = read_api_objects([obj]).pods
         text = (meta.get("annotations") or {}).get(DEVICES_ANNOTATION)
         if text is not None:
             assignment = decode_assignment(text, Location(f"Pod {key}"))
@@ -170,7 +216,10 @@ class ClusterCache:
 
     def pod_event(self, event: WatchEvent) -> PodRecord:
         """Apply one pod change; returns the pod's record (removed from `pods` when deleted)."""
-        record = pod_record(event.obj)
+        meta = event.obj.get("metadata") or {}
+        before = self.pods.get(f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}")
+        same = before is not None and before.uid == str(meta.get("uid") or "")
+        record = pod_record(event.obj, before if same else None)
         key = record.key
         if event.type is EventType.DELETED:
             self.pods.pop(key, None)

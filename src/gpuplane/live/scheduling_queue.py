@@ -11,6 +11,10 @@
 If such an event arrives while a pod is being tried, the pod goes to backoffQ rather than to
 the unschedulable pods when its attempt fails, as kube-scheduler's moveRequestCycle does:
 otherwise the event that would have let it fit is lost. The clock is injected.
+
+Each queue is a heap (activeQ by priority and age, backoffQ by expiry, the unschedulable pods
+by their 5-minute flush), entries superseded lazily: a pop costs O(log n) however many pods
+wait in backoff or as unschedulable; only a cluster event walks the unschedulable pods.
 """
 
 from __future__ import annotations
@@ -58,9 +62,14 @@ class SchedulingQueue:
         self.pods: dict[str, QueuedPod] = {}
         # key -> ACTIVE | BACKOFF | UNSCHEDULABLE; absent while in flight
         self.where: dict[str, str] = {}
-        self._waiting: set[str] = set()  # the keys in backoffQ or unschedulable, for flush
-        self._heap: list[tuple[int, str, int, str]] = []
-        self._entry: dict[str, int] = {}  # key -> sequence number of its live heap entry
+        self._counts = dict.fromkeys((ACTIVE, BACKOFF, UNSCHEDULABLE), 0)
+        self._unschedulable: set[str] = set()  # for move_all
+        self._heap: list[tuple[int, str, int, str]] = []  # activeQ
+        # backoffQ by expiry, and the unschedulable pods by when they are flushed anyway
+        self._backoff: list[tuple[float, int, str]] = []
+        self._stale: list[tuple[float, int, str]] = []
+        # key -> sequence number of its live entry in whichever heap holds it
+        self._entry: dict[str, int] = {}
         self._seq = itertools.count()
         self._epoch = 0
 
@@ -86,9 +95,7 @@ class SchedulingQueue:
     def delete(self, key: str) -> None:
         """The pod is gone, bound or no longer ours: forget it wherever it is."""
         self.pods.pop(key, None)
-        self.where.pop(key, None)
-        self._entry.pop(key, None)
-        self._waiting.discard(key)
+        self._leave(key)
 
     def __contains__(self, key: str) -> bool:
         return key in self.pods
@@ -102,8 +109,7 @@ class SchedulingQueue:
             _, _, seq, key = heapq.heappop(self._heap)
             if self._entry.get(key) != seq:
                 continue  # superseded or deleted
-            del self._entry[key]
-            del self.where[key]
+            self._leave(key)
             self.pods[key].popped_epoch = self._epoch
             return key
         return None
@@ -112,9 +118,7 @@ class SchedulingQueue:
         """Put a pod in flight whatever queue it is in (a gang's members are tried together)."""
         if key not in self.pods:
             return False
-        self._entry.pop(key, None)
-        self.where.pop(key, None)
-        self._waiting.discard(key)
+        self._leave(key)
         self.pods[key].popped_epoch = self._epoch
         return True
 
@@ -128,26 +132,25 @@ class SchedulingQueue:
         pod.failed_at = now
         if unschedulable and pod.popped_epoch == self._epoch:
             pod.unschedulable_since = now
-            self.where[key] = UNSCHEDULABLE
-            self._waiting.add(key)
+            self._enter(key, UNSCHEDULABLE)
+            self._unschedulable.add(key)
+            due = now + self.max_unschedulable_s
+            heapq.heappush(self._stale, (due, self._entry[key], key))
         else:
             self._requeue(pod)
 
     def move_all(self) -> None:
         """A cluster event that could make unschedulable pods fit: move them all back."""
         self._epoch += 1
-        for key in [k for k in self._waiting if self.where[k] == UNSCHEDULABLE]:
+        for key in list(self._unschedulable):
             self._requeue(self.pods[key])
 
     def flush(self) -> None:
         now = self.clock()
-        for key in list(self._waiting):
-            pod, where = self.pods[key], self.where[key]
-            stale = now - pod.unschedulable_since >= self.max_unschedulable_s
-            if where == BACKOFF and self.backoff_until(pod) <= now:
-                self._to_active(key)
-            elif where == UNSCHEDULABLE and stale:
-                self._requeue(pod)
+        for key in self._due(self._backoff, now):
+            self._to_active(key)
+        for key in self._due(self._stale, now):
+            self._requeue(self.pods[key])
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -161,35 +164,50 @@ class SchedulingQueue:
 
     def next_due(self) -> float | None:
         """Clock time of the next backoff expiry or unschedulable flush, if any pod waits."""
-        times = [
-            self.backoff_until(self.pods[k])
-            if w == BACKOFF
-            else self.pods[k].unschedulable_since + self.max_unschedulable_s
-            for k in self._waiting
-            for w in (self.where[k],)
-        ]
+        times = [heap[0][0] for heap in (self._backoff, self._stale) if self._top(heap)]
         return min(times, default=None)
 
     def lengths(self) -> dict[str, int]:
-        counts = dict.fromkeys((ACTIVE, BACKOFF, UNSCHEDULABLE), 0)
-        for where in self.where.values():
-            counts[where] += 1
-        return counts
+        return dict(self._counts)
 
     # -- moving ----------------------------------------------------------------------------
 
     def _requeue(self, pod: QueuedPod) -> None:
-        if self.backoff_until(pod) > self.clock():
-            self._entry.pop(pod.key, None)
-            self.where[pod.key] = BACKOFF
-            self._waiting.add(pod.key)
+        until = self.backoff_until(pod)
+        if until > self.clock():
+            self._enter(pod.key, BACKOFF)
+            heapq.heappush(self._backoff, (until, self._entry[pod.key], pod.key))
         else:
             self._to_active(pod.key)
 
     def _to_active(self, key: str) -> None:
         pod = self.pods[key]
-        seq = next(self._seq)
-        self._entry[key] = seq
-        self.where[key] = ACTIVE
-        self._waiting.discard(key)
-        heapq.heappush(self._heap, (-pod.priority, pod.created, seq, key))
+        self._enter(key, ACTIVE)
+        heapq.heappush(self._heap, (-pod.priority, pod.created, self._entry[key], key))
+
+    def _enter(self, key: str, where: str) -> None:
+        """Put a pod in one queue (leaving any other): its new entry supersedes the old."""
+        self._leave(key)
+        self.where[key] = where
+        self._counts[where] += 1
+        self._entry[key] = next(self._seq)
+
+    def _leave(self, key: str) -> None:
+        where = self.where.pop(key, None)
+        if where is not None:
+            self._counts[where] -= 1
+        self._entry.pop(key, None)
+        self._unschedulable.discard(key)
+
+    def _top(self, heap: list[tuple[float, int, str]]) -> bool:
+        """Drop superseded entries from the top of a waiting heap; True if one is left."""
+        while heap and self._entry.get(heap[0][2]) != heap[0][1]:
+            heapq.heappop(heap)
+        return bool(heap)
+
+    def _due(self, heap: list[tuple[float, int, str]], now: float) -> list[str]:
+        """Pop the keys whose time in a waiting heap has come."""
+        keys = []
+        while self._top(heap) and heap[0][0] <= now:
+            keys.append(heapq.heappop(heap)[2])
+        return keys

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from .patch import PatchError, UnsupportedPatchError, apply_patch
 from .resources import BUILTIN, ResourceType, SchemaError, validate
 from .selectors import Matcher, SelectorError, matcher
-from .store import ApiError, Obj, Store, conflict
+from .store import ApiError, Obj, Store, conflict, json_copy
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ class Api:
         if "status" not in route.resource.subresources:
             return new
         if route.subresource == "status":
-            merged = copy.deepcopy(current)
+            merged = json_copy(current)
             merged["status"] = new.get("status", {})
             sent_rv = (new.get("metadata") or {}).get("resourceVersion")
             merged["metadata"]["resourceVersion"] = (
@@ -186,7 +185,7 @@ class Api:
         assert route.name is not None
 
         def change(current: Obj) -> Obj:
-            return self._merge_subresource(route, current, copy.deepcopy(body))
+            return self._merge_subresource(route, current, json_copy(body))
 
         return self.store.update(
             route.resource,
@@ -201,7 +200,7 @@ class Api:
 
         def change(current: Obj) -> Obj:
             try:
-                patched = apply_patch(content_type, copy.deepcopy(current), patch)
+                patched = apply_patch(content_type, json_copy(current), patch)
             except PatchError as err:
                 raise ApiError(422, "Invalid", str(err)) from err
             except UnsupportedPatchError as err:

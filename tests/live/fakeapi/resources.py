@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -78,9 +79,64 @@ def validate(resource: ResourceType, obj: dict[str, Any]) -> None:
         if validator is None:
             validator = jsonschema.Draft202012Validator(resource.schema)
             _crd_validators[id(resource.schema)] = validator
+    if _known_valid(validator, obj):
+        return
     error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
     if error is not None:
         raise SchemaError(_describe(error))
+
+
+# Top-level keywords whose verdict depends only on the object's keys and each property's own
+# value: an object with these is valid exactly when its key set passes and each property's
+# value is valid against its subschema.
+_SHALLOW = {"type", "properties", "required", "description", "$schema", "$id"}
+_SHALLOW_EXTENSIONS = "x-kubernetes-"
+# (validator, property) -> the property values (canonical JSON) found valid, and the validators
+# of the properties' subschemas. Bounded: cleared when it grows past _MAX_KNOWN values.
+_known: dict[tuple[int, str], set[str]] = {}
+_sub_validators: dict[tuple[int, str], jsonschema.protocols.Validator] = {}
+_MAX_KNOWN = 200_000
+
+
+def _known_valid(validator: jsonschema.protocols.Validator, obj: dict[str, Any]) -> bool:
+    """True when obj is valid, checked property by property with the values seen valid before
+    remembered: the watch's writes to one object (a patch, a binding, a status) change one
+    part of it, and validating a whole Pod costs a millisecond. False means "not known": the
+    caller validates the whole object (and so reports exactly the error it always did)."""
+    schema = validator.schema
+    if not isinstance(schema, dict) or not isinstance(obj, dict):
+        return False
+    if any(k not in _SHALLOW and not k.startswith(_SHALLOW_EXTENSIONS) for k in schema):
+        return False
+    if schema.get("type", "object") != "object":
+        return False
+    if any(name not in obj for name in schema.get("required", ())):
+        return False
+    properties = schema.get("properties") or {}
+    if sum(len(v) for v in _known.values()) > _MAX_KNOWN:
+        _known.clear()
+    checked: list[tuple[set[str], str]] = []
+    for name, value in obj.items():
+        sub = properties.get(name)
+        if sub is None:
+            continue  # no additionalProperties keyword: any other key is allowed
+        key = (id(validator), name)
+        known = _known.setdefault(key, set())
+        text = json.dumps(value, sort_keys=True)
+        if text in known:
+            continue
+        sub_validator = _sub_validators.get(key)
+        if sub_validator is None:
+            # The subschema keeps the root's $id: its $refs are relative to it.
+            root_id = {"$id": schema["$id"]} if "$id" in schema else {}
+            sub_validator = validator.evolve(schema={**root_id, **sub})
+            _sub_validators[key] = sub_validator
+        if next(sub_validator.iter_errors(value), None) is not None:
+            return False
+        checked.append((known, text))
+    for known, text in checked:
+        known.add(text)
+    return True
 
 
 @functools.cache

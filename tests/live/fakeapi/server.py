@@ -155,6 +155,9 @@ class FakeApiServer:
 
 class _Server(ThreadingHTTPServer):
     fake: FakeApiServer
+    # socketserver's default backlog of 5 refuses connections when a client opens a pool of
+    # them at once (the scheduler's concurrent binds); a real apiserver does not.
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
