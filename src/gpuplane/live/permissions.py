@@ -74,11 +74,9 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
         # pod as used capacity, its gpuplane.io/devices annotation read back after a restart).
         # A reflector lists and watches; it never gets one object.
         _call("", "pods", "list watch"),
-        # live.binding.bind_pod: POST of a Binding to pods/<name>/binding.
+        # live.binding.bind_pod: POST of a Binding to pods/<name>/binding; its annotations (the
+        # device choice, objects.assignment) land on the pod in the same write.
         _call("", "pods/binding", "create"),
-        # the scheduler records its device choice (objects.assignment.DEVICES_ANNOTATION) on the
-        # pod before binding it.
-        _call("", "pods", "patch"),
         # the PodScheduled=False condition with kube-scheduler's wording on an unschedulable pod.
         _call("", "pods/status", "patch"),
         # FailedScheduling and Scheduled events (events.k8s.io/v1; each one created, no series).

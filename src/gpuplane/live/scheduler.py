@@ -35,7 +35,7 @@ from gpuplane.cluster import ClusterState
 from gpuplane.errors import Location
 from gpuplane.live.binding import BindOutcome, bind_pod
 from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of
-from gpuplane.live.events import MERGE_PATCH, EventRecorder
+from gpuplane.live.events import EventRecorder
 from gpuplane.live.gangs import (
     COSCHEDULING,
     VOLCANO,
@@ -47,7 +47,7 @@ from gpuplane.live.gangs import (
     place_gang,
     waiting_message,
 )
-from gpuplane.live.kube import ApiStatusError, api_path
+from gpuplane.live.kube import ApiStatusError
 from gpuplane.live.reflector import Kind, Reflector, WatchEvent
 from gpuplane.live.scheduling_queue import INITIAL_BACKOFF_S, MAX_BACKOFF_S, SchedulingQueue
 from gpuplane.objects.assignment import (
@@ -295,30 +295,31 @@ class LiveScheduler:
         await self.recorder.failed(record, message)
 
     async def _bind(self, record: PodRecord, placement: Placement) -> str:
-        """Annotate, then bind, a placement already assumed in the cache."""
+        """Bind a placement already assumed in the cache, its devices riding on the Binding.
+
+        The API server copies a Binding's annotations onto the pod in the same write that sets
+        spec.nodeName, so no one (the node agent above all) ever sees the pod bound without its
+        devices, and one request per pod is saved (it was a patch before the bind).
+        """
         key = record.key
         if not await self._leading():  # lost the lease during the cycle: bind nothing
             self.cache.forget(key)
             self.queue.done(key, unschedulable=False)
             return "error"
-        path = api_path("", "v1", "pods", record.namespace, record.name)
         annotations = {
             DEVICES_ANNOTATION: assignment_of(placement).encode(),
             # The node agent serves pending pods oldest binding first (the kubelet's calls name
             # no pod); the condition's whole seconds cannot order pods bound in one second.
             BIND_TIME_ANNOTATION: encode_bind_time(datetime.now(UTC)),
         }
-        patch = {"metadata": {"annotations": annotations}}
         try:
-            reply = await self.http.patch(path, json=patch, headers=MERGE_PATCH)
-            if reply.status_code == 404:
-                self.cache.forget(key)
-                self.queue.delete(key)
-                return "error"
-            if reply.status_code != 200:
-                raise ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
             result = await bind_pod(
-                self.http, record.namespace, record.name, placement.node, uid=record.uid
+                self.http,
+                record.namespace,
+                record.name,
+                placement.node,
+                uid=record.uid,
+                annotations=annotations,
             )
         except (ApiStatusError, httpx2.HTTPError) as err:
             log.warning("pod %s: binding to %s failed: %s", key, placement.node, err)
