@@ -7,11 +7,11 @@ placement (kube-scheduler's assume), merge-patches the device annotation onto th
 the Binding (uid precondition). A 409 drops the reservation: the watch then shows the truth.
 
 Gangs (see `gangs`) are tried whole when at least minMember of their pods are pending or bound;
-their pending pods are placed inside one ClusterState trial and bound only if all fit. A bind
-that fails midway (a 409, an API error) leaves the members already bound bound (the API is the
-truth) and sends the rest back to the queue: that is the one case in which a gang is partly
-bound, and it heals when the rest bind on their retry (a gang whose bound plus pending members
-reach minMember is tried again for its pending ones).
+their pending pods are placed inside one ClusterState trial and bound only if all fit. Once a
+member is bound, a failed bind (a 409, an API error) is retried with its place held; if it keeps
+failing, the members already bound stay bound (the API is the truth) and the rest go back to
+the queue: the one case in which a gang is partly bound, and it heals when the rest bind on
+their retry (a gang whose bound plus pending members reach minMember is tried again).
 
 Hooks for the operations code: `is_leader` gates every bind (a replica that does not lead only
 watches), `metrics` receives attempts and queue lengths, `ready()` says the caches have synced.
@@ -20,6 +20,7 @@ watches), `metrics` receives attempts and queue lengths, `ready()` says the cach
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import random
@@ -42,9 +43,11 @@ from gpuplane.live.gangs import (
     GangFailure,
     GangKey,
     PodGroups,
+    bind_holding,
     gang_message,
     gang_of,
     place_gang,
+    retake_place,
     waiting_message,
 )
 from gpuplane.live.kube import ApiStatusError, api_path
@@ -378,7 +381,9 @@ class LiveScheduler:
 
     async def _bind_gang(self, pending: list[PodRecord], placed: list[Placement]) -> str:
         for i, (r, placement) in enumerate(zip(pending, placed, strict=True)):
-            if await self._bind(r, placement) != "scheduled":
+            bind = functools.partial(self._bind, r, placement)
+            retake = functools.partial(retake_place, self.cache, self.queue, r, placement)
+            if not await bind_holding(bind, retake, i > 0, self.queue.initial_backoff_s):
                 # Members bound so far stay bound; the rest go back to the queue and heal the
                 # gang when they bind (see the module docstring).
                 for rest in pending[i + 1 :]:
