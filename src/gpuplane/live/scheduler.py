@@ -26,16 +26,14 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx2
 
 from gpuplane.cluster import ClusterState
-from gpuplane.errors import Location
 from gpuplane.live.binding import BindOutcome, bind_pod
-from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of
+from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of, fingerprint
 from gpuplane.live.events import MERGE_PATCH, EventRecorder
 from gpuplane.live.gangs import (
     COSCHEDULING,
@@ -159,7 +157,7 @@ class LiveScheduler:
             return
         if key in self.cache.assumed:
             return  # in flight: its bind will answer
-        updated = before is None or _fingerprint(before) != _fingerprint(record)
+        updated = before is None or fingerprint(before) != fingerprint(record)
         self.queue.add(key, record.priority, record.created, updated=updated)
         self._wake.set()
 
@@ -300,10 +298,8 @@ class LiveScheduler:
     async def _bind(self, record: PodRecord, placement: Placement) -> str:
         """Annotate, then bind, a placement already assumed in the cache."""
         key = record.key
-        if not await self._leading():  # lost the lease during the cycle: bind nothing
-            self.cache.forget(key)
-            self.queue.done(key, unschedulable=False)
-            return "error"
+        if not await self._leading():  # lost the lease during the cycle: write nothing
+            return self._not_leading(key)
         path = api_path("", "v1", "pods", record.namespace, record.name)
         annotations = {
             DEVICES_ANNOTATION: assignment_of(placement).encode(),
@@ -320,6 +316,8 @@ class LiveScheduler:
                 return "error"
             if reply.status_code != 200:
                 raise ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
+            if not await self._leading():  # the lease may have gone while the patch was out
+                return self._not_leading(key)
             result = await bind_pod(
                 self.http, record.namespace, record.name, placement.node, uid=record.uid
             )
@@ -343,6 +341,11 @@ class LiveScheduler:
         else:
             # Bound elsewhere: the watch removes it from the queue; else it is retried.
             self.queue.done(key, unschedulable=False)
+        return "error"
+
+    def _not_leading(self, key: str) -> str:
+        self.cache.forget(key)
+        self.queue.done(key, unschedulable=False)
         return "error"
 
     # -- gangs -----------------------------------------------------------------------------
@@ -391,9 +394,3 @@ class LiveScheduler:
                     self.queue.done(rest.key, unschedulable=False)
                 return "error"
         return "scheduled"
-
-
-def _fingerprint(record: PodRecord) -> object:
-    """What scheduling reads of a pod: its status and versions left out (kube-scheduler's
-    isPodUpdated ignores them too), so our own status writes do not look like updates."""
-    return (record.uid, None if record.pod is None else replace(record.pod, source=Location()))
