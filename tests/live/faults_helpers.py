@@ -287,9 +287,16 @@ async def wait_for(
     timeout: float,
     period: float = 0.1,
     why: Callable[[], str] = lambda: "",
+    *,
+    heavy: bool = False,
 ) -> None:
+    """Poll `check`; a `heavy` one runs in a thread, or it would hold the electors' loop."""
+
+    async def holds() -> bool:
+        return await asyncio.to_thread(check) if heavy else check()
+
     deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
+    while not await holds():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not reached in {timeout} s {why()}")
         await asyncio.sleep(period)
@@ -411,3 +418,29 @@ def replica(
         hooks["request"] = [fence.hook(name, leading)]
         http.event_hooks = hooks
     return Replica(name, http, live, elector)
+
+
+class LoopLag:
+    """Measures how long the event loop is held at worst (a short sleep's overshoot): what the
+    lease timings must leave room for, since the electors run on the same loop."""
+
+    def __init__(self, period: float = 0.02) -> None:
+        self.period = period
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.period)
+            self.worst = max(self.worst, loop.time() - before - self.period)
+
+    async def __aenter__(self) -> LoopLag:
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)

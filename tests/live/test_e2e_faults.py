@@ -17,6 +17,7 @@ from fakeapi import FakeApiServer
 from faults_helpers import (
     BindFence,
     History,
+    LoopLag,
     Replica,
     Workload,
     binds_by_agent,
@@ -79,11 +80,14 @@ def check_outcome(fake: FakeApiServer, load: Workload, history: History) -> set[
     return final.bound
 
 
-def report(what: str, fake: FakeApiServer, bound: set[str], load: Workload, start: float) -> None:
+def report(
+    what: str, fake: FakeApiServer, bound: set[str], load: Workload, start: float, lag: LoopLag
+) -> None:
     fired = Counter(f"{verb} {plural} {action}" for verb, plural, action in fake.faults.fired)
     print(
         f"\n{what}: {len(bound)}/{len(load.pods)} pods bound in {time.monotonic() - start:.1f} s;"
-        f" faults fired: {dict(sorted(fired.items()))}, and 2 restarts (one compacting)"
+        f" faults fired: {dict(sorted(fired.items()))}, and 2 restarts (one compacting);"
+        f" the event loop held up to {lag.worst:.2f} s at once"
     )
 
 
@@ -92,9 +96,10 @@ def test_one_scheduler_under_every_fault(fake: FakeApiServer) -> None:
     history = History()
     third = len(load.pods) // 3
     start = time.monotonic()
+    lag = LoopLag()
 
     async def scenario() -> None:
-        async with driver(fake) as http:
+        async with lag, driver(fake) as http:
             await create_cluster(http, load)
             await create_pods(http, load.pods[:third])
             one = replica(fake, "solo")
@@ -107,7 +112,7 @@ def test_one_scheduler_under_every_fault(fake: FakeApiServer) -> None:
                 await wait_for(lambda: len(successful_binds(fake)) > third, 20.0)
                 history.restart(fake, compact=True)
                 await wait_for(
-                    settled(fake, load), SETTLE_S, 0.2, lambda: stuck(fake, load)
+                    settled(fake, load), SETTLE_S, 0.2, lambda: stuck(fake, load), heavy=True
                 )
                 assert one.failures() == []
             finally:
@@ -116,7 +121,7 @@ def test_one_scheduler_under_every_fault(fake: FakeApiServer) -> None:
     run(scenario(), timeout=SETTLE_S + 30)
     bound = check_outcome(fake, load, history)
     assert set(binds_by_agent(fake)) == {"gpuplane-scheduler/e2e-solo"}
-    report("one scheduler", fake, bound, load, start)
+    report("one scheduler", fake, bound, load, start, lag)
 
 
 def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
@@ -125,6 +130,7 @@ def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
     fence = BindFence()
     third = len(load.pods) // 3
     start = time.monotonic()
+    lag = LoopLag()
 
     def binds() -> int:
         return len(successful_binds(fake))
@@ -133,7 +139,7 @@ def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
         return f"{binds()} bound, lease {fake.objects('leases', LEASES)}"
 
     async def scenario() -> tuple[Replica, Replica]:
-        async with driver(fake) as http:
+        async with lag, driver(fake) as http:
             await create_cluster(http, load)
             await create_pods(http, load.pods[:third])
             a = replica(fake, "a", fence, elect=True)
@@ -158,7 +164,7 @@ def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
                 await wait_for(lambda: binds() > 3 * third // 2, 20.0, 0.1, progress)
                 history.restart(fake, compact=True)
                 await wait_for(
-                    settled(fake, load), SETTLE_S, 0.2, lambda: stuck(fake, load)
+                    settled(fake, load), SETTLE_S, 0.2, lambda: stuck(fake, load), heavy=True
                 )
                 assert a.failures() == [] and b.failures() == []
                 assert all(who == other.name for who, _, _ in fence.sent[killed_at:])
@@ -176,4 +182,4 @@ def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
     for r in (killed, other):
         assert agents[r.user_agent] == sum(who == r.name for who, _, _ in fence.sent)
     report(f"two replicas ({killed.name} killed; terms lost {killed.terms}, {other.terms})",
-           fake, bound, load, start)
+           fake, bound, load, start, lag)
