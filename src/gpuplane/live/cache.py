@@ -326,6 +326,12 @@ class ClusterCache:
         ]
 
 
+def fingerprint(record: PodRecord) -> object:
+    """What scheduling reads of a pod: its status and versions left out (kube-scheduler's
+    isPodUpdated ignores them too), so our own status writes do not look like updates."""
+    return (record.uid, None if record.pod is None else replace(record.pod, source=Location()))
+
+
 def assignment_of(placement: Placement) -> DeviceAssignment:
     """The annotation's content for a placement."""
     return DeviceAssignment(

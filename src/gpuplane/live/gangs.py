@@ -14,13 +14,16 @@ spelled the same in both APIs).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gpuplane.errors import InputError
-from gpuplane.live.cache import PodRecord
+from gpuplane.live.cache import ClusterCache, PodRecord
 from gpuplane.live.reflector import EventType, Kind, WatchEvent
+from gpuplane.live.scheduling_queue import SchedulingQueue
 from gpuplane.objects import VOLCANO_GROUP_ANNOTATION, read_api_objects
 from gpuplane.placement import Placement, Scheduler, Unschedulable
 
@@ -30,6 +33,8 @@ COSCHEDULING_LABEL = "scheduling.x-k8s.io/pod-group"
 COSCHEDULING = Kind("scheduling.x-k8s.io", "v1alpha1", "podgroups")
 VOLCANO = Kind("scheduling.volcano.sh", "v1beta1", "podgroups")
 _VOLCANO_API = f"{VOLCANO.group}/{VOLCANO.version}"
+#: Binds of a gang member tried, its place held, once another member of its gang is bound.
+GANG_BIND_TRIES = 4
 
 
 @dataclass(frozen=True, order=True)
@@ -101,6 +106,39 @@ def place_gang(scheduler: Scheduler, members: list[PodRecord]) -> list[Placement
             placements.append(decision)
         trial.keep()
     return placements
+
+
+async def bind_holding(
+    bind: Callable[[], Awaitable[str]], retake: Callable[[], bool], holding: bool, pause_s: float
+) -> bool:
+    """Bind a gang member; `holding` (part of its gang is bound): retry, `retake` holding its place.
+
+    Once part of a gang is bound, a member's failed bind must not let go of its place: the pods
+    queued meanwhile would fill it and the partly bound gang could never heal.
+    """
+    tries = GANG_BIND_TRIES if holding else 1
+    for attempt in range(tries):
+        if attempt:
+            await asyncio.sleep(pause_s * attempt)
+        if await bind() == "scheduled":
+            return True
+        if attempt + 1 == tries or not retake():
+            return False
+    return False
+
+
+def retake_place(
+    cache: ClusterCache, queue: SchedulingQueue, record: PodRecord, placement: Placement
+) -> bool:
+    """Assume again a placement whose bind just failed and released it (with no await since,
+    so the place is still free), unless the API says the pod is gone or bound."""
+    now = cache.pods.get(record.key)
+    if now is None or now.uid != record.uid or now.node_name or now.terminal:
+        return False
+    if not queue.take(record.key):
+        return False
+    cache.assume(now, placement)
+    return True
 
 
 def gang_message(key: GangKey, min_member: int, failure: GangFailure) -> str:

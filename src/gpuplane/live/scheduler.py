@@ -7,11 +7,11 @@ placement (kube-scheduler's assume), merge-patches the device annotation onto th
 the Binding (uid precondition). A 409 drops the reservation: the watch then shows the truth.
 
 Gangs (see `gangs`) are tried whole when at least minMember of their pods are pending or bound;
-their pending pods are placed inside one ClusterState trial and bound only if all fit. A bind
-that fails midway (a 409, an API error) leaves the members already bound bound (the API is the
-truth) and sends the rest back to the queue: that is the one case in which a gang is partly
-bound, and it heals when the rest bind on their retry (a gang whose bound plus pending members
-reach minMember is tried again for its pending ones).
+their pending pods are placed inside one ClusterState trial and bound only if all fit. Once a
+member is bound, a failed bind (a 409, an API error) is retried with its place held; if it keeps
+failing, the members already bound stay bound (the API is the truth) and the rest go back to
+the queue: the one case in which a gang is partly bound, and it heals when the rest bind on
+their retry (a gang whose bound plus pending members reach minMember is tried again).
 
 Hooks for the operations code: `is_leader` gates every bind (a replica that does not lead only
 watches), `metrics` receives attempts and queue lengths, `ready()` says the caches have synced.
@@ -20,21 +20,20 @@ watches), `metrics` receives attempts and queue lengths, `ready()` says the cach
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx2
 
 from gpuplane.cluster import ClusterState
-from gpuplane.errors import Location
 from gpuplane.live.binding import BindOutcome, bind_pod
-from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of
+from gpuplane.live.cache import ClusterCache, PodRecord, assignment_of, fingerprint
 from gpuplane.live.events import EventRecorder
 from gpuplane.live.gangs import (
     COSCHEDULING,
@@ -42,9 +41,11 @@ from gpuplane.live.gangs import (
     GangFailure,
     GangKey,
     PodGroups,
+    bind_holding,
     gang_message,
     gang_of,
     place_gang,
+    retake_place,
     waiting_message,
 )
 from gpuplane.live.kube import ApiStatusError
@@ -156,7 +157,7 @@ class LiveScheduler:
             return
         if key in self.cache.assumed:
             return  # in flight: its bind will answer
-        updated = before is None or _fingerprint(before) != _fingerprint(record)
+        updated = before is None or fingerprint(before) != fingerprint(record)
         self.queue.add(key, record.priority, record.created, updated=updated)
         self._wake.set()
 
@@ -302,10 +303,8 @@ class LiveScheduler:
         devices, and one request per pod is saved (it was a patch before the bind).
         """
         key = record.key
-        if not await self._leading():  # lost the lease during the cycle: bind nothing
-            self.cache.forget(key)
-            self.queue.done(key, unschedulable=False)
-            return "error"
+        if not await self._leading():  # lost the lease during the cycle: write nothing
+            return self._not_leading(key)
         annotations = {
             DEVICES_ANNOTATION: assignment_of(placement).encode(),
             # The node agent serves pending pods oldest binding first (the kubelet's calls name
@@ -341,6 +340,11 @@ class LiveScheduler:
         else:
             # Bound elsewhere: the watch removes it from the queue; else it is retried.
             self.queue.done(key, unschedulable=False)
+        return "error"
+
+    def _not_leading(self, key: str) -> str:
+        self.cache.forget(key)
+        self.queue.done(key, unschedulable=False)
         return "error"
 
     # -- gangs -----------------------------------------------------------------------------
@@ -379,7 +383,9 @@ class LiveScheduler:
 
     async def _bind_gang(self, pending: list[PodRecord], placed: list[Placement]) -> str:
         for i, (r, placement) in enumerate(zip(pending, placed, strict=True)):
-            if await self._bind(r, placement) != "scheduled":
+            bind = functools.partial(self._bind, r, placement)
+            retake = functools.partial(retake_place, self.cache, self.queue, r, placement)
+            if not await bind_holding(bind, retake, i > 0, self.queue.initial_backoff_s):
                 # Members bound so far stay bound; the rest go back to the queue and heal the
                 # gang when they bind (see the module docstring).
                 for rest in pending[i + 1 :]:
@@ -387,9 +393,3 @@ class LiveScheduler:
                     self.queue.done(rest.key, unschedulable=False)
                 return "error"
         return "scheduled"
-
-
-def _fingerprint(record: PodRecord) -> object:
-    """What scheduling reads of a pod: its status and versions left out (kube-scheduler's
-    isPodUpdated ignores them too), so our own status writes do not look like updates."""
-    return (record.uid, None if record.pod is None else replace(record.pod, source=Location()))
