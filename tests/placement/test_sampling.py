@@ -16,9 +16,25 @@ from gpuplane.placement.sampling import sample
 def test_the_window_wraps_past_the_last_node_and_skips_infeasible_ones():
     feasible = np.array([True, False, True, True, False, True, True, False, True, True])
     chosen, start = sample(feasible, 3, 8)
-    # From node 8: 8, 9, then wrapping 0; the last one looked at is node 0.
+    # From node 8: 8, 9, then wrapping 0; the next feasible one, node 2, is where the scan
+    # stopped (nodes 8, 9, 0 and 1 were looked at), so the next cycle starts there.
     assert list(np.flatnonzero(chosen)) == [0, 8, 9]
+    assert start == 2
+
+
+def test_exactly_enough_feasible_nodes_is_a_full_turn():
+    feasible = np.array([True, False, True, False])
+    chosen, start = sample(feasible, 2, 1)
+    assert list(np.flatnonzero(chosen)) == [0, 2]
     assert start == 1
+
+
+def test_a_long_scan_goes_in_chunks_and_wraps():
+    feasible = np.zeros(5_000, dtype=np.bool_)
+    feasible[[4_990, 10, 20, 3_000]] = True
+    chosen, start = sample(feasible, 2, 4_000)
+    assert list(np.flatnonzero(chosen)) == [10, 4_990]
+    assert start == 20
 
 
 def test_too_few_feasible_nodes_take_them_all_and_keep_the_start():

@@ -53,15 +53,29 @@ class Cycle:
 
 #: What a plugin's answer for a node depends on. "node": only that node's state (its version)
 #: and the pod's shape (`pod_shape`), so the scheduler may cache answers per node and ask
-#: again only for nodes whose version changed, passing them in `Cycle.rows`. "cycle": anything
-#: (other nodes, the feasible set, a generator): asked every cycle, for every node.
-Depends = Literal["node", "cycle"]
+#: again only for nodes whose version changed, passing them in `Cycle.rows`. "constraints":
+#: only what changes with the node list (`generation`: labels, taints, cordons) and the pod's
+#: constraints (`pod_constraints`), so a filter's answer is kept until either changes.
+#: "cycle": anything (other nodes, the feasible set, a generator): asked every cycle.
+Depends = Literal["node", "constraints", "cycle"]
 
 
 def depends(plugin: object) -> Depends:
     """A plugin's declared dependency; plugins that declare nothing are asked every cycle."""
     value = getattr(plugin, "depends", "cycle")
-    return "node" if value == "node" else "cycle"
+    if value == "node":
+        return "node"
+    return "constraints" if value == "constraints" else "cycle"
+
+
+def pod_constraints(pod: Pod) -> tuple[Any, ...]:
+    """What of a pod the "constraints" filters read: where it may run, not what it asks."""
+    return (
+        pod.tolerations,
+        tuple(sorted(pod.node_selector.items())),
+        pod.affinity,
+        pod.node_name,
+    )
 
 
 def pod_shape(pod: Pod) -> tuple[Any, ...]:

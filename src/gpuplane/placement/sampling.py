@@ -7,16 +7,19 @@ the last node it looked at, so that every node gets its turn. A percentage of 0 
 default (50% less 1% per 125 nodes, at least 5%, at least 100 nodes); 100 scores every node.
 gpuplane's default is 100, so that placements do not depend on the cluster's size.
 
-Upstream filters in parallel and counts the nodes its workers happened to look at; here the
-nodes are looked at in round-robin order, so "looked at" is every node up to the last one
-taken (all nodes when fewer than enough are feasible): the same answer, deterministically.
+Upstream filters in parallel and counts the nodes its workers happened to look at: it stops
+when one more feasible node than it needs turns up, and the next cycle starts at that node.
+Here the nodes are looked at in round-robin order, so the answer is the one a single worker
+gives (all nodes are looked at when no more than enough are feasible), deterministically.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from gpuplane.cluster.state import BoolArray
+from gpuplane.cluster.state import BoolArray, IntArray
 from gpuplane.errors import InputError
 
 #: Below this many nodes, every node is scored; never fewer than this many are looked for.
@@ -51,21 +54,38 @@ def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
     return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
 
 
+def scan(
+    feasible_of: Callable[[int, int], BoolArray], n: int, wanted: int, start: int
+) -> tuple[IntArray, int] | None:
+    """The first `wanted` feasible nodes from `start` on, wrapping (in that order), and the
+    next start; None when no more than `wanted` nodes are feasible (a full turn, every one
+    taken). `feasible_of(a, b)` answers for nodes a..b-1, so that only what is needed is asked.
+
+    Upstream stops at the feasible node after the last one it keeps (that one is dropped), and
+    the next cycle starts there. The scan goes in chunks of twice what is still needed.
+    """
+    parts: list[IntArray] = []
+    have, pos = 0, start
+    for leg_end in (n, start):  # start..n, then 0..start
+        while pos < leg_end:
+            end = min(pos + max(2 * (wanted + 1 - have), 1024), leg_end)
+            found = np.flatnonzero(feasible_of(pos, end)) + pos
+            if have + len(found) > wanted:
+                found = found[: wanted - have + 1]
+                parts.append(found[:-1])
+                return np.concatenate(parts), int(found[-1])
+            parts.append(found)
+            have += len(found)
+            pos = end
+        pos = 0
+    return None
+
+
 def sample(feasible: BoolArray, wanted: int, start: int) -> tuple[BoolArray, int]:
-    """The first `wanted` feasible nodes from `start` on, wrapping; and the next start."""
-    n = len(feasible)
-    found = np.flatnonzero(feasible)
-    if len(found) <= wanted:
-        # Upstream looks at every node before it knows there are no more: a full turn.
+    """`scan` over a feasibility mask: the mask of the nodes taken, and the next start."""
+    found = scan(lambda a, b: feasible[a:b], len(feasible), wanted, start)
+    if found is None:
         return feasible, start
-    split = int(np.searchsorted(found, start))
-    after = found[split : split + wanted]
-    taken = (
-        after
-        if len(after) == wanted
-        else np.concatenate((after, found[: wanted - len(after)]))
-    )
-    chosen = np.zeros(n, dtype=np.bool_)
-    chosen[taken] = True
-    looked_at = (int(taken[-1]) - start) % n + 1
-    return chosen, (start + looked_at) % n
+    chosen = np.zeros(len(feasible), dtype=np.bool_)
+    chosen[found[0]] = True
+    return chosen, found[1]

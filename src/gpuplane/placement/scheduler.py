@@ -35,6 +35,7 @@ from gpuplane.placement.framework import (
     UniformScore,
     depends,
     fit_error,
+    pod_constraints,
 )
 from gpuplane.placement.gpu_fit import GpuFit
 from gpuplane.placement.profiles import DEFAULT_PROFILE, Profile, profile
@@ -43,6 +44,7 @@ from gpuplane.placement.sampling import (
     check_percentage,
     num_feasible_nodes_to_find,
     sample,
+    scan,
 )
 from gpuplane.placement.score_cache import ScoreCache
 
@@ -102,7 +104,10 @@ class Scheduler:
         self.incremental = incremental
         filters, scores = self.profile.filters, self.profile.scores
         self._node_filters = [f for f in filters if incremental and depends(f) == "node"]
-        self._cycle_filters = [f for f in filters if f not in self._node_filters]
+        self._fixed_filters = [f for f in filters if incremental and depends(f) == "constraints"]
+        self._cycle_filters = [
+            f for f in filters if f not in self._node_filters and f not in self._fixed_filters
+        ]
         self._node_scores = [(p, w) for p, w in scores if incremental and depends(p) == "node"]
         self._cycle_scores = [(p, w) for p, w in scores if (p, w) not in self._node_scores]
         self._answers = ScoreCache(self._node_filters, self._node_scores)
@@ -150,12 +155,23 @@ class Scheduler:
         if rejection is not None:
             reasons = {rejection: len(state)}
             return Unschedulable(pod, fit_error(len(state), reasons, prefilter=rejection), reasons)
+        percentage = self.profile.percentage_of_nodes_to_score
+        if percentage is None:
+            percentage = self.percentage_of_nodes_to_score
+        wanted = num_feasible_nodes_to_find(percentage, len(state))
+        if wanted < len(state) and absent is None and self.incremental:
+            picked = self._windowed(cycle, wanted)
+            if picked is not None:
+                return self._placement(cycle, *picked)
         entry = self._answers.lookup(cycle) if self.incremental else None
         results = [plugin.filter(cycle) for plugin in self._cycle_filters]
         if absent is not None:
             # Nodes a PreFilter left out count under its reason, before any filter's.
             results.insert(0, [absent])
-        failed = np.zeros(len(state), dtype=np.bool_) if entry is None else entry.failed.copy()
+        if entry is None:
+            failed = np.zeros(len(state), dtype=np.bool_)
+        else:
+            failed = entry.failed | self._fixed_failures(cycle)
         for failures in results:
             for _, mask in failures:
                 failed |= mask
@@ -168,10 +184,6 @@ class Scheduler:
             histogram = _histogram(len(state), results)
             return Unschedulable(pod, fit_error(len(state), histogram), histogram)
         feasible = ~failed
-        percentage = self.profile.percentage_of_nodes_to_score
-        if percentage is None:
-            percentage = self.percentage_of_nodes_to_score
-        wanted = num_feasible_nodes_to_find(percentage, len(state))
         if wanted < len(state):
             feasible, self.next_start_node_index = sample(
                 feasible, wanted, self.next_start_node_index
@@ -188,9 +200,43 @@ class Scheduler:
                 total += weight * plugin.score(cycle)
         if offset:
             total += offset
-        total[failed] = -1
+        np.copyto(total, -1, where=failed)
         # argmax returns the first maximum: cluster order breaks ties.
-        node = best = int(np.argmax(total))
+        node = int(np.argmax(total))
+        return self._placement(cycle, node, int(total[node]))
+
+    def _windowed(self, cycle: Cycle, wanted: int) -> tuple[int, int] | None:
+        """(node, score) looking only at the nodes the round-robin scan reaches, or None when
+        that cannot be done: a plugin needs every node, or too few nodes are feasible."""
+        if self._cycle_filters:
+            return None
+        offset = 0
+        for (plugin, weight), uniform in zip(self._cycle_scores, self._uniform, strict=True):
+            same = plugin.uniform(cycle) if uniform else None  # type: ignore[attr-defined]
+            if same is None:
+                return None
+            offset += weight * same
+        entry = self._answers.lookup(cycle, refresh=False)
+        fixed = self._fixed_failures(cycle)
+
+        def feasible_of(start: int, end: int) -> BoolArray:
+            self._answers.refresh_rows(cycle, entry, start, end)
+            ok: BoolArray = ~(entry.failed[start:end] | fixed[start:end])
+            return ok
+
+        found = scan(feasible_of, len(self.state), wanted, self.next_start_node_index)
+        if found is None:
+            return None
+        taken, self.next_start_node_index = found
+        taken = np.sort(taken)
+        scores = entry.score[taken]
+        # The first maximum in cluster order, as argmax over every node gives.
+        best = int(np.argmax(scores))
+        return int(taken[best]), int(scores[best]) + offset
+
+    def _placement(self, cycle: Cycle, node: int, score: int) -> Placement:
+        """The decision for `node`: the devices the pod gets there, and its other resources."""
+        pod, state = cycle.pod, cycle.state
         chosen = self.profile.devices.assign(cycle, node) if self.profile.devices else None
         assignment = chosen if chosen is not None else cycle.gpu.assign(node)
         # Other extended resources that this node backs with devices (a renamed replica, a
@@ -214,8 +260,20 @@ class Scheduler:
             extended=plain,
             reconfigure=assignment.reconfigure,
             notes=assignment.notes,
-            score=int(total[best]),
+            score=score,
         )
+
+    def _fixed_failures(self, cycle: Cycle) -> BoolArray:
+        """Nodes failing the "constraints" filters, kept per pod constraints until nodes change."""
+        key = ("fixed-filters", pod_constraints(cycle.pod))
+        failed: BoolArray | None = self.cache.get(self.state, key)
+        if failed is None:
+            failed = np.zeros(len(self.state), dtype=np.bool_)
+            for plugin in self._fixed_filters:
+                for _, mask in plugin.filter(cycle):
+                    failed |= mask
+            self.cache.put(key, failed)
+        return failed
 
     def bind(self, placement: Placement) -> None:
         """Reserve a placement in the state (the 'assume' step of kube-scheduler)."""

@@ -47,8 +47,9 @@ class ScoreCache:
         self.size = -1
         self.entries: OrderedDict[tuple[Any, ...], ShapeEntry] = OrderedDict()
 
-    def lookup(self, cycle: Cycle) -> ShapeEntry:
-        """The pod's shape's answers, brought up to date for every node."""
+    def lookup(self, cycle: Cycle, *, refresh: bool = True) -> ShapeEntry:
+        """The pod's shape's answers, brought up to date for every node (unless not asked:
+        then `refresh_rows` brings up to date the nodes that will be read)."""
         state = cycle.state
         if self.generation != state.generation or self.size != len(state):
             self.entries.clear()
@@ -67,12 +68,25 @@ class ScoreCache:
                 self.entries.popitem(last=False)
         else:
             self.entries.move_to_end(key)
-        if entry.changes != state.changes:
+        if refresh and entry.changes != state.changes:
             self._refresh(cycle, entry, state)
         return entry
 
+    def refresh_rows(self, cycle: Cycle, entry: ShapeEntry, start: int, end: int) -> None:
+        """Bring nodes start..end-1 up to date (and leave `changes`: the rest may be stale)."""
+        state = cycle.state
+        if entry.changes == state.changes:
+            return
+        stale = np.flatnonzero(entry.version[start:end] != state.node_version[start:end])
+        if len(stale):
+            self._redo(cycle, entry, state, stale + start)
+
     def _refresh(self, cycle: Cycle, entry: ShapeEntry, state: ClusterState) -> None:
         stale = np.flatnonzero(entry.version != state.node_version)
+        self._redo(cycle, entry, state, stale)
+        entry.changes = state.changes
+
+    def _redo(self, cycle: Cycle, entry: ShapeEntry, state: ClusterState, stale: IntArray) -> None:
         if len(stale):
             # Every node at once is one vectorized pass; a few are gathered.
             rows = None if len(stale) == len(state) else stale
@@ -91,4 +105,3 @@ class ScoreCache:
             entry.failed[target] = failed
             entry.score[target] = score
             entry.version[target] = state.node_version[target]
-        entry.changes = state.changes
