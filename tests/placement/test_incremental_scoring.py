@@ -180,3 +180,15 @@ def test_a_bind_redoes_only_the_node_it_changed():
     scheduler.place(pod("c", fraction(500)))
     # First cycle: every node; second: the one node "a" went to; a new shape: every node again.
     assert calls == [6, 1, 6]
+
+
+def test_answers_about_one_state_are_not_read_for_another():
+    small = ClusterState([cpu_node("a", cpu_milli=2_000), cpu_node("b", cpu_milli=8_000)])
+    big = ClusterState([cpu_node("a", cpu_milli=8_000), cpu_node("b", cpu_milli=2_000)])
+    scheduler = Scheduler(small, "most-allocated")
+    first = scheduler.schedule(pod("p", cpu_milli=4_000))
+    scheduler.state = big
+    second = scheduler.schedule(pod("p", cpu_milli=4_000))
+    assert isinstance(first, Placement) and isinstance(second, Placement)
+    # The node with room: "b" on one state, "a" on the other.
+    assert (first.node, second.node) == ("b", "a")

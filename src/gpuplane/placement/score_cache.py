@@ -5,7 +5,8 @@ pod's shape alone. For each shape the cache keeps, per node, whether the node fa
 filters and the weighted sum of those scores, with the node's version when they were computed;
 a cycle redoes only the nodes whose version moved (usually the one node last bound). Versions
 are stamps never handed out twice and put back by a trial's undo (see cluster.journal), so a
-remembered answer is right whenever its stamp matches. A new node list (`generation`) drops it.
+remembered answer is right whenever its stamp matches. A new node list (`generation`), or
+another ClusterState (whose untouched nodes carry the same initial version), drops it all.
 """
 
 from __future__ import annotations
@@ -45,15 +46,21 @@ class ScoreCache:
         self.scores = list(scores)
         self.generation = -1
         self.size = -1
+        #: The state the answers are about: versions are only comparable within one state.
+        self.state: ClusterState | None = None
         self.entries: OrderedDict[tuple[Any, ...], ShapeEntry] = OrderedDict()
 
     def lookup(self, cycle: Cycle, *, refresh: bool = True) -> ShapeEntry:
         """The pod's shape's answers, brought up to date for every node (unless not asked:
         then `refresh_rows` brings up to date the nodes that will be read)."""
         state = cycle.state
-        if self.generation != state.generation or self.size != len(state):
+        if (
+            self.state is not state
+            or self.generation != state.generation
+            or self.size != len(state)
+        ):
             self.entries.clear()
-            self.generation, self.size = state.generation, len(state)
+            self.state, self.generation, self.size = state, state.generation, len(state)
         key = pod_shape(cycle.pod)
         entry = self.entries.get(key)
         if entry is None:
