@@ -10,7 +10,7 @@ gets on its node when a policy has its own rule for that (FGD tries each GPU).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,6 +39,54 @@ class Cycle:
     workload: TargetWorkload | None = None
     #: Scratch space a plugin keeps between its steps of this cycle (kube's CycleState).
     data: dict[str, Any] = field(default_factory=dict)
+    #: The nodes a per-node plugin (`depends = "node"`) answers for, in this order; None: all.
+    rows: IntArray | None = None
+
+    def index(self) -> IntArray | slice:
+        """What to index per-node arrays with: the rows asked for, or every node."""
+        return slice(None) if self.rows is None else self.rows
+
+    def size(self) -> int:
+        """How many nodes a per-node plugin answers for."""
+        return len(self.state) if self.rows is None else len(self.rows)
+
+
+#: What a plugin's answer for a node depends on. "node": only that node's state (its version)
+#: and the pod's shape (`pod_shape`), so the scheduler may cache answers per node and ask
+#: again only for nodes whose version changed, passing them in `Cycle.rows`. "constraints":
+#: only what changes with the node list (`generation`: labels, taints, cordons) and the pod's
+#: constraints (`pod_constraints`), so a filter's answer is kept until either changes.
+#: "cycle": anything (other nodes, the feasible set, a generator): asked every cycle.
+Depends = Literal["node", "constraints", "cycle"]
+
+
+def depends(plugin: object) -> Depends:
+    """A plugin's declared dependency; plugins that declare nothing are asked every cycle."""
+    value = getattr(plugin, "depends", "cycle")
+    if value == "node":
+        return "node"
+    return "constraints" if value == "constraints" else "cycle"
+
+
+def pod_constraints(pod: Pod) -> tuple[Any, ...]:
+    """What of a pod the "constraints" filters read: where it may run, not what it asks."""
+    return (
+        pod.tolerations,
+        tuple(sorted(pod.node_selector.items())),
+        pod.affinity,
+        pod.node_name,
+    )
+
+
+def pod_shape(pod: Pod) -> tuple[Any, ...]:
+    """What of a pod the per-node plugins read: its requests (not its name or constraints)."""
+    return (
+        pod.cpu_milli,
+        pod.memory_request_bytes,
+        pod.gpu,
+        tuple(sorted(pod.extended.items())),
+        tuple(sorted(pod.native.items())),
+    )
 
 
 class FilterPlugin(Protocol):
@@ -87,6 +135,15 @@ class ScorePlugin(Protocol):
 
     def score(self, cycle: Cycle) -> IntArray:
         """One score per node of the cluster."""
+        ...
+
+
+@runtime_checkable
+class UniformScore(Protocol):
+    """A score plugin that can tell, cheaply, when every feasible node gets the same score."""
+
+    def uniform(self, cycle: Cycle) -> int | None:
+        """The score every feasible node gets when it is the same for all, else None."""
         ...
 
 

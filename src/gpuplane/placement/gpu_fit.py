@@ -73,17 +73,20 @@ class GpuFit:
     def need_memory(self) -> IntArray:
         """GPU memory (MiB) a fraction needs on each GPU slot, as a (nodes, slots) array."""
         if self._need_mem is None:
-            req, total = self.request, self.state.gpu_mem_total
-            if req.memory_mib is not None:
-                need = np.full_like(total, req.memory_mib)
-            elif req.memory_percent is not None:
-                need = -((-total * req.memory_percent) // 100)
-            else:
-                # Rounded down: shares that add up to a whole GPU must fit its memory too
-                # (rounding each up could refuse 650m + 350m by a MiB).
-                need = (total * req.milli) // 1000
-            self._need_mem = need
+            self._need_mem = self._need_memory_of(self.state.gpu_mem_total)
         return self._need_mem
+
+    def _need_memory_of(self, total: IntArray) -> IntArray:
+        req = self.request
+        if req.memory_mib is not None:
+            need: IntArray = np.full_like(total, req.memory_mib)
+        elif req.memory_percent is not None:
+            need = -((-total * req.memory_percent) // 100)
+        else:
+            # Rounded down: shares that add up to a whole GPU must fit its memory too
+            # (rounding each up could refuse 650m + 350m by a MiB).
+            need = (total * req.milli) // 1000
+        return need
 
     def usable(self) -> BoolArray:
         """(nodes, slots): fractional GPUs that can take one GPU's part of the request."""
@@ -99,31 +102,40 @@ class GpuFit:
 
     # -- filtering ---------------------------------------------------------------------------
 
-    def failures(self) -> list[tuple[str, BoolArray]]:
-        """(reason, failing-node mask) for the GPU part of NodeResourcesFit."""
+    def failures(self, rows: IntArray | None = None) -> list[tuple[str, BoolArray]]:
+        """(reason, failing-node mask) for the GPU part of NodeResourcesFit, at `rows` (or all)."""
         req, s = self.request, self.state
         if not req.wants_gpu:
             return []
+        ix: IntArray | slice = slice(None) if rows is None else rows
         if self.fraction:
-            return self._fraction_failures()
+            return self._fraction_failures(ix)
         resource = request_resource(req)
+        if req.kind is GpuKind.MIG and rows is not None:
+            # Dynamic MIG capacity is remembered over the whole cluster: answer for all, pick.
+            return [(reason, mask[rows]) for reason, mask in self.failures()]
+        n = len(s) if rows is None else len(rows)
         col = s.ext_col.get(resource)
-        free = s.ext_free[:, col] if col is not None else np.zeros(len(s), dtype=np.int64)
+        free = s.ext_free[ix, col] if col is not None else np.zeros(n, dtype=np.int64)
         short = free < req.count
         if req.kind is GpuKind.MIG and short.any():
             short = short & ~self._dynamic_fits(resource, short)
         out = [(f"Insufficient {resource}", short)]
         if req.count > 1:
-            out.append((ONE_REPLICA_ONLY, self._one_replica_only(resource) & ~short))
+            out.append((ONE_REPLICA_ONLY, self._one_replica_only(resource)[ix] & ~short))
         return out
 
-    def _fraction_failures(self) -> list[tuple[str, BoolArray]]:
+    def _fraction_failures(self, ix: IntArray | slice) -> list[tuple[str, BoolArray]]:
         req, s = self.request, self.state
-        has_fractional = s.gpu_fractional.any(axis=1)
-        fits = self.usable().sum(axis=1) >= req.count
-        compute_ok = (s.gpu_fractional & s.gpu_healthy & (s.gpu_free_milli >= req.milli)).sum(
-            axis=1
-        ) >= req.count
+        fractional, healthy = s.gpu_fractional[ix], s.gpu_healthy[ix]
+        has_fractional = fractional.any(axis=1)
+        compute = fractional & healthy & (s.gpu_free_milli[ix] >= req.milli)
+        if isinstance(ix, slice):
+            usable = self.usable()
+        else:
+            usable = compute & (s.gpu_free_mem[ix] >= self._need_memory_of(s.gpu_mem_total[ix]))
+        fits = usable.sum(axis=1) >= req.count
+        compute_ok = compute.sum(axis=1) >= req.count
         short = ~fits & has_fractional
         return [
             (NO_FRACTIONAL_GPUS, ~has_fractional),

@@ -33,6 +33,7 @@ from gpuplane.placement.filters import (
     TaintTolerationFilter,
 )
 from gpuplane.placement.framework import DevicePlugin, FilterPlugin, ScorePlugin
+from gpuplane.placement.sampling import check_percentage
 from gpuplane.placement.scores import (
     BalancedAllocationScore,
     BestFitScore,
@@ -56,6 +57,9 @@ class Profile:
     description: str = ""
     #: Chooses the pod's GPUs on its node; None keeps the default (GpuFit.assign).
     devices: DevicePlugin | None = None
+    #: kube-scheduler's per-profile percentageOfNodesToScore (0: adaptive); None: the
+    #: scheduler's own (whose default, 100, scores every node).
+    percentage_of_nodes_to_score: int | None = None
 
 
 def default_filters() -> list[FilterPlugin]:
@@ -147,7 +151,7 @@ PROFILES: Mapping[str, Policy] = {
 DEFAULT_PROFILE = "most-allocated"
 
 
-def profile(name: str) -> Profile:
+def profile(name: str, *, percentage_of_nodes_to_score: int | None = None) -> Profile:
     """A fresh profile by name; unknown names are an InputError listing the known ones."""
     policy = PROFILES.get(name)
     if policy is None:
@@ -162,4 +166,8 @@ def profile(name: str) -> Profile:
             (score, 1),
             (BalancedAllocationScore(), 1),
         ]
-    return Profile(name, default_filters(), scores, policy.description, devices)
+    if percentage_of_nodes_to_score is not None:
+        check_percentage(percentage_of_nodes_to_score)
+    return Profile(
+        name, default_filters(), scores, policy.description, devices, percentage_of_nodes_to_score
+    )

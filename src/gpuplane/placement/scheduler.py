@@ -4,9 +4,14 @@ The cycle is pure: `schedule` decides and changes nothing; `place` also reserves
 the ClusterState. Ties between equal scores go to the node that comes first in cluster order
 (kube-scheduler picks at random among ties; a fixed rule keeps runs reproducible; the FGD
 artifact's scheduler does the same with randomly renamed nodes, which a replay reproduces by
-permuting the node list). Every node is scored (percentageOfNodesToScore = 100). Devices are
-chosen by the profile's device plugin when it has one and it answers, else by GpuFit. Plugins
-that choose at random draw from the scheduler's seeded generator.
+permuting the node list). Every node is scored unless the profile or the scheduler sets
+percentageOfNodesToScore below 100 (see `sampling`). Devices are chosen by the profile's device
+plugin when it has one and it answers, else by GpuFit. Plugins that choose at random draw from
+the scheduler's seeded generator.
+
+Filters and scores that depend only on a node's own state and the pod's shape are answered from
+a per-node cache and redone only for nodes that changed (`score_cache`); `incremental=False`
+runs every plugin on every node instead, with the same placements bit for bit.
 """
 
 from __future__ import annotations
@@ -25,13 +30,23 @@ from gpuplane.placement.filters.node_resources_fit import native_taken
 from gpuplane.placement.fragmentation import TargetWorkload
 from gpuplane.placement.framework import (
     Cycle,
-    FilterPlugin,
     NodeCache,
     PreFilterPlugin,
+    UniformScore,
+    depends,
     fit_error,
+    pod_constraints,
 )
 from gpuplane.placement.gpu_fit import GpuFit
 from gpuplane.placement.profiles import DEFAULT_PROFILE, Profile, profile
+from gpuplane.placement.sampling import (
+    ALL_NODES,
+    check_percentage,
+    num_feasible_nodes_to_find,
+    sample,
+    scan,
+)
+from gpuplane.placement.score_cache import ScoreCache
 
 
 @dataclass(frozen=True)
@@ -77,9 +92,28 @@ class Scheduler:
         *,
         rng: np.random.Generator | None = None,
         workload: TargetWorkload | None = None,
+        percentage_of_nodes_to_score: int = ALL_NODES,
+        incremental: bool = True,
     ) -> None:
         self.state = state
         self.profile = profile(profile_) if isinstance(profile_, str) else profile_
+        #: kube-scheduler's global percentageOfNodesToScore; a profile's own value wins.
+        self.percentage_of_nodes_to_score = check_percentage(percentage_of_nodes_to_score)
+        #: Where the next cycle starts looking when not every node is scored (round robin).
+        self.next_start_node_index = 0
+        self.incremental = incremental
+        filters, scores = self.profile.filters, self.profile.scores
+        self._node_filters = [f for f in filters if incremental and depends(f) == "node"]
+        self._fixed_filters = [f for f in filters if incremental and depends(f) == "constraints"]
+        self._cycle_filters = [
+            f for f in filters if f not in self._node_filters and f not in self._fixed_filters
+        ]
+        self._node_scores = [(p, w) for p, w in scores if incremental and depends(p) == "node"]
+        self._cycle_scores = [(p, w) for p, w in scores if (p, w) not in self._node_scores]
+        self._answers = ScoreCache(self._node_filters, self._node_scores)
+        # Protocol checks are slow (typing inspects the class each time): decide them once.
+        self._prefilters = [f for f in filters if isinstance(f, PreFilterPlugin)]
+        self._uniform = [isinstance(p, UniformScore) and incremental for p, _ in self._cycle_scores]
         self.cache = NodeCache()
         #: GpuFit's per-node values kept across cycles (keyed by node version inside).
         self.gpu_memo: dict[str, tuple[IntArray, IntArray]] = {}
@@ -117,28 +151,92 @@ class Scheduler:
             rng=self.rng,
             workload=self.workload,
         )
-        absent, rejection = _prefilter(cycle, self.profile.filters)
+        absent, rejection = _prefilter(cycle, self._prefilters)
         if rejection is not None:
             reasons = {rejection: len(state)}
             return Unschedulable(pod, fit_error(len(state), reasons, prefilter=rejection), reasons)
-        results = [plugin.filter(cycle) for plugin in self.profile.filters]
+        percentage = self.profile.percentage_of_nodes_to_score
+        if percentage is None:
+            percentage = self.percentage_of_nodes_to_score
+        wanted = num_feasible_nodes_to_find(percentage, len(state))
+        if wanted < len(state) and absent is None and self.incremental:
+            picked = self._windowed(cycle, wanted)
+            if picked is not None:
+                return self._placement(cycle, *picked)
+        entry = self._answers.lookup(cycle) if self.incremental else None
+        results = [plugin.filter(cycle) for plugin in self._cycle_filters]
         if absent is not None:
             # Nodes a PreFilter left out count under its reason, before any filter's.
             results.insert(0, [absent])
-        failed = np.zeros(len(state), dtype=np.bool_)
+        if entry is None:
+            failed = np.zeros(len(state), dtype=np.bool_)
+        else:
+            failed = entry.failed | self._fixed_failures(cycle)
         for failures in results:
             for _, mask in failures:
                 failed |= mask
         if failed.all():
+            if entry is not None:
+                # The reasons in filter order, as the plain path counts them.
+                results = [plugin.filter(cycle) for plugin in self.profile.filters]
+                if absent is not None:
+                    results.insert(0, [absent])
             histogram = _histogram(len(state), results)
             return Unschedulable(pod, fit_error(len(state), histogram), histogram)
-        cycle.feasible = ~failed
-        total = np.zeros(len(state), dtype=np.int64)
-        for plugin, weight in self.profile.scores:
-            total += weight * plugin.score(cycle)
-        total[failed] = -1
+        feasible = ~failed
+        if wanted < len(state):
+            feasible, self.next_start_node_index = sample(
+                feasible, wanted, self.next_start_node_index
+            )
+            failed = ~feasible
+        cycle.feasible = feasible
+        total = np.zeros(len(state), dtype=np.int64) if entry is None else entry.score.copy()
+        offset = 0
+        for (plugin, weight), uniform in zip(self._cycle_scores, self._uniform, strict=True):
+            same = plugin.uniform(cycle) if uniform else None  # type: ignore[attr-defined]
+            if same is not None:
+                offset += weight * same
+            else:
+                total += weight * plugin.score(cycle)
+        if offset:
+            total += offset
+        np.copyto(total, -1, where=failed)
         # argmax returns the first maximum: cluster order breaks ties.
-        node = best = int(np.argmax(total))
+        node = int(np.argmax(total))
+        return self._placement(cycle, node, int(total[node]))
+
+    def _windowed(self, cycle: Cycle, wanted: int) -> tuple[int, int] | None:
+        """(node, score) looking only at the nodes the round-robin scan reaches, or None when
+        that cannot be done: a plugin needs every node, or too few nodes are feasible."""
+        if self._cycle_filters:
+            return None
+        offset = 0
+        for (plugin, weight), uniform in zip(self._cycle_scores, self._uniform, strict=True):
+            same = plugin.uniform(cycle) if uniform else None  # type: ignore[attr-defined]
+            if same is None:
+                return None
+            offset += weight * same
+        entry = self._answers.lookup(cycle, refresh=False)
+        fixed = self._fixed_failures(cycle)
+
+        def feasible_of(start: int, end: int) -> BoolArray:
+            self._answers.refresh_rows(cycle, entry, start, end)
+            ok: BoolArray = ~(entry.failed[start:end] | fixed[start:end])
+            return ok
+
+        found = scan(feasible_of, len(self.state), wanted, self.next_start_node_index)
+        if found is None:
+            return None
+        taken, self.next_start_node_index = found
+        taken = np.sort(taken)
+        scores = entry.score[taken]
+        # The first maximum in cluster order, as argmax over every node gives.
+        best = int(np.argmax(scores))
+        return int(taken[best]), int(scores[best]) + offset
+
+    def _placement(self, cycle: Cycle, node: int, score: int) -> Placement:
+        """The decision for `node`: the devices the pod gets there, and its other resources."""
+        pod, state = cycle.pod, cycle.state
         chosen = self.profile.devices.assign(cycle, node) if self.profile.devices else None
         assignment = chosen if chosen is not None else cycle.gpu.assign(node)
         # Other extended resources that this node backs with devices (a renamed replica, a
@@ -162,8 +260,20 @@ class Scheduler:
             extended=plain,
             reconfigure=assignment.reconfigure,
             notes=assignment.notes,
-            score=int(total[best]),
+            score=score,
         )
+
+    def _fixed_failures(self, cycle: Cycle) -> BoolArray:
+        """Nodes failing the "constraints" filters, kept per pod constraints until nodes change."""
+        key = ("fixed-filters", pod_constraints(cycle.pod))
+        failed: BoolArray | None = self.cache.get(self.state, key)
+        if failed is None:
+            failed = np.zeros(len(self.state), dtype=np.bool_)
+            for plugin in self._fixed_filters:
+                for _, mask in plugin.filter(cycle):
+                    failed |= mask
+            self.cache.put(key, failed)
+        return failed
 
     def bind(self, placement: Placement) -> None:
         """Reserve a placement in the state (the 'assume' step of kube-scheduler)."""
@@ -204,7 +314,7 @@ class Scheduler:
 
 
 def _prefilter(
-    cycle: Cycle, filters: Sequence[FilterPlugin]
+    cycle: Cycle, filters: Sequence[PreFilterPlugin]
 ) -> tuple[tuple[str, BoolArray] | None, str | None]:
     """Run the PreFilter steps: (nodes left out and their reason, or None; a rejection, or None).
 
@@ -215,8 +325,6 @@ def _prefilter(
     keep: BoolArray | None = None
     narrowed: list[str] = []
     for plugin in filters:
-        if not isinstance(plugin, PreFilterPlugin):
-            continue
         result = plugin.prefilter(cycle)
         if result.rejection is not None:
             return None, result.rejection

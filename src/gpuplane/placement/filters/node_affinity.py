@@ -19,6 +19,7 @@ CONFLICT = "pod affinity terms conflict"
 
 class NodeAffinityFilter:
     name = "NodeAffinity"
+    depends = "constraints"
 
     def prefilter(self, cycle: Cycle) -> PreFilterResult:
         required = cycle.pod.affinity.required

@@ -10,6 +10,7 @@ from gpuplane.placement.framework import Cycle
 
 class NodeNameFilter:
     name = "NodeName"
+    depends = "constraints"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
         wanted = cycle.pod.node_name

@@ -19,34 +19,39 @@ from gpuplane.placement.framework import Cycle
 
 class NodeResourcesFitFilter:
     name = "NodeResourcesFit"
+    #: A node fits or not by its own free resources and the pod's requests alone.
+    depends = "node"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
-        pod, state = cycle.pod, cycle.state
-        out: list[tuple[str, BoolArray]] = [("Too many pods", state.pods_free < 1)]
+        pod, state, ix = cycle.pod, cycle.state, cycle.index()
+        out: list[tuple[str, BoolArray]] = [("Too many pods", state.pods_free[ix] < 1)]
         if pod.cpu_milli:
-            out.append(("Insufficient cpu", state.cpu_free < pod.cpu_milli))
+            out.append(("Insufficient cpu", state.cpu_free[ix] < pod.cpu_milli))
         memory = pod.memory_request_bytes
         if memory:
-            out.append(("Insufficient memory", state.mem_free_bytes < memory))
+            out.append(("Insufficient memory", state.mem_free_bytes[ix] < memory))
         for resource, amount in pod.native.items():
             if amount <= 0:
                 continue
             short = _free(cycle, resource) < amount
             if resource == EPHEMERAL_STORAGE:
-                short &= _reports(cycle, resource)
+                short &= _reports(cycle, resource)[ix]
             out.append((f"Insufficient {resource}", short))
         for resource, amount in pod.extended.items():
             if amount <= 0:
                 continue
             out.append((f"Insufficient {resource}", _free(cycle, resource) < amount))
-        out.extend(cycle.gpu.failures())
+        out.extend(cycle.gpu.failures(cycle.rows))
         return out
 
 
 def _free(cycle: Cycle, resource: str) -> IntArray:
     state = cycle.state
     col = state.ext_col.get(resource)
-    return state.ext_free[:, col] if col is not None else np.zeros(len(state), np.int64)
+    if col is None:
+        return np.zeros(cycle.size(), np.int64)
+    free: IntArray = state.ext_free[cycle.index(), col]
+    return free
 
 
 def _reports(cycle: Cycle, resource: str) -> BoolArray:

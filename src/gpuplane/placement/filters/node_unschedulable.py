@@ -14,6 +14,7 @@ UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", TaintEffect.
 
 class NodeUnschedulableFilter:
     name = "NodeUnschedulable"
+    depends = "constraints"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
         state = cycle.state

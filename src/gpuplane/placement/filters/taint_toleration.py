@@ -30,6 +30,7 @@ def first_untolerated(
 
 class TaintTolerationFilter:
     name = "TaintToleration"
+    depends = "constraints"
 
     def filter(self, cycle: Cycle) -> list[tuple[str, BoolArray]]:
         state, tolerations = cycle.state, cycle.pod.tolerations

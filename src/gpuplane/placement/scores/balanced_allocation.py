@@ -23,13 +23,14 @@ from gpuplane.placement.scores.resource_allocation import (
 
 class BalancedAllocationScore:
     name = "NodeResourcesBalancedAllocation"
+    depends = "node"
 
     def __init__(self, resources: Mapping[str, int] = DEFAULT_WEIGHTS) -> None:
         # Upstream takes weighted resources but uses only their names.
         self.resources = tuple(resources)
 
     def score(self, cycle: Cycle) -> IntArray:
-        n = len(cycle.state)
+        n = cycle.size()
         if not any(pod_request(cycle.pod, r) for r in self.resources):
             # Upstream skips best-effort pods (kubernetes#129138): else they would all follow
             # the most balanced node.

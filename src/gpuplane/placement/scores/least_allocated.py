@@ -22,6 +22,7 @@ def _least(requested: FloatArray, alloc: FloatArray) -> FloatArray:
 
 class LeastAllocatedScore:
     name = "LeastAllocated"
+    depends = "node"
 
     def __init__(self, weights: Mapping[str, int] = DEFAULT_WEIGHTS) -> None:
         self.weights = dict(weights)

@@ -21,6 +21,7 @@ def _most(requested: FloatArray, alloc: FloatArray) -> FloatArray:
 
 class MostAllocatedScore:
     name = "MostAllocated"
+    depends = "node"
 
     def __init__(self, weights: Mapping[str, int] = DEFAULT_WEIGHTS) -> None:
         self.weights = dict(weights)

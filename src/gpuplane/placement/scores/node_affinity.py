@@ -14,6 +14,10 @@ class NodeAffinityScore:
 
     name = "NodeAffinity"
 
+    def uniform(self, cycle: Cycle) -> int | None:
+        """0 everywhere for a pod without preferences; else it depends on the node."""
+        return None if cycle.pod.affinity.preferred else 0
+
     def score(self, cycle: Cycle) -> IntArray:
         affinity = cycle.pod.affinity
         if not affinity.preferred:

@@ -29,27 +29,28 @@ PerResource = Callable[[FloatArray, FloatArray], FloatArray]
 
 
 def allocatable_and_requested(cycle: Cycle, resource: str) -> tuple[IntArray, IntArray]:
-    """(allocatable, requested after placing the pod) of one resource, for every node."""
-    state, pod = cycle.state, cycle.pod
+    """(allocatable, requested after placing the pod) of one resource, at the cycle's rows."""
+    state, pod, ix = cycle.state, cycle.pod, cycle.index()
     if resource == CPU:
-        return state.cpu_alloc, state.cpu_alloc - state.cpu_free + pod.cpu_milli
+        alloc = state.cpu_alloc[ix]
+        return alloc, alloc - state.cpu_free[ix] + pod.cpu_milli
     if resource == MEMORY:
         # In bytes, as upstream: the same ratios as MiB for MiB-sized amounts, exact otherwise.
-        alloc_bytes = state.mem_alloc_bytes
-        return alloc_bytes, alloc_bytes - state.mem_free_bytes + pod.memory_request_bytes
-    zero = np.zeros(len(state), dtype=np.int64)
+        alloc_bytes = state.mem_alloc_bytes[ix]
+        return alloc_bytes, alloc_bytes - state.mem_free_bytes[ix] + pod.memory_request_bytes
+    zero = np.zeros(cycle.size(), dtype=np.int64)
     if resource == GPU:
         # Like kube-scheduler, an extended resource the pod does not ask for drops out.
         if not pod.gpu.total_milli:
             return zero, zero
         # In milli-GPU, so that fractions weigh what they take.
-        alloc = state.gpu_count * 1000
-        return alloc, alloc - state.gpu_free_node + pod.gpu.total_milli
+        alloc = state.gpu_count[ix] * 1000
+        return alloc, alloc - state.gpu_free_node[ix] + pod.gpu.total_milli
     col = state.ext_col.get(resource)
     if col is None or not pod.extended.get(resource):
         return zero, zero
-    alloc = state.ext_alloc[:, col]
-    return alloc, alloc - state.ext_free[:, col] + int(pod.extended.get(resource, 0))
+    alloc = state.ext_alloc[ix, col]
+    return alloc, alloc - state.ext_free[ix, col] + int(pod.extended.get(resource, 0))
 
 
 def pod_request(pod: Pod, resource: str) -> int:
@@ -64,7 +65,7 @@ def pod_request(pod: Pod, resource: str) -> int:
 
 
 def weighted_score(cycle: Cycle, weights: Mapping[str, int], per_resource: PerResource) -> IntArray:
-    n = len(cycle.state)
+    n = cycle.size()
     total = np.zeros(n, dtype=np.float64)
     weight_sum = np.zeros(n, dtype=np.float64)
     for resource, weight in weights.items():

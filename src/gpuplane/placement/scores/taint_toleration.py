@@ -6,7 +6,7 @@ import numpy as np
 
 from gpuplane.cluster.state import IntArray
 from gpuplane.objects.scheduling import TaintEffect
-from gpuplane.placement.framework import Cycle
+from gpuplane.placement.framework import MAX_NODE_SCORE, Cycle
 from gpuplane.placement.scores.normalize import default_normalize
 
 
@@ -17,6 +17,23 @@ class TaintTolerationScore:
     name = "TaintToleration"
 
     def score(self, cycle: Cycle) -> IntArray:
+        return default_normalize(cycle, self._counts(cycle), reverse=True)
+
+    def uniform(self, cycle: Cycle) -> int | None:
+        """Every node with the same count scores the same: 100 for none, else 0."""
+        counts = self._counts(cycle)
+        key = ("prefer-no-schedule-range", id(counts))
+        span: tuple[int, int] | None = cycle.cache.get(cycle.state, key)
+        if span is None:
+            span = (int(counts.min()), int(counts.max())) if len(counts) else (0, 0)
+            cycle.cache.put(key, span)
+        low, high = span
+        if low != high:
+            return None
+        return MAX_NODE_SCORE if high == 0 else 0
+
+    @staticmethod
+    def _counts(cycle: Cycle) -> IntArray:
         # Only tolerations whose effect is PreferNoSchedule or empty count, as upstream.
         tolerations = tuple(
             t
@@ -39,4 +56,4 @@ class TaintTolerationScore:
                 dtype=np.int64,
             )
             cycle.cache.put(key, counts)
-        return default_normalize(cycle, counts, reverse=True)
+        return counts
