@@ -26,8 +26,9 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from gpuplane.catalog import GpuModel, find
+from gpuplane.catalog import GpuModel
 from gpuplane.cluster.binding import Binding, CapacityError, MigLayout, MigReconfiguration
+from gpuplane.cluster.build import build
 from gpuplane.cluster.checks import check_binding, check_invariants, valid_layout
 from gpuplane.cluster.journal import (
     HealthSet,
@@ -42,7 +43,7 @@ from gpuplane.cluster.journal import (
 )
 from gpuplane.objects.node import Node
 from gpuplane.quantity import MIB
-from gpuplane.sharing import Device, MigStrategy, SharingKind, initial_layout, node_devices
+from gpuplane.sharing import Device, SharingKind, node_devices
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -58,82 +59,50 @@ class ClusterState:
             raise ValueError(f"duplicate node names: {', '.join(dupes[:5])}")
         self.nodes: tuple[Node, ...] = tuple(nodes)
         self.index: dict[str, int] = {name: i for i, name in enumerate(names)}
-        n = len(nodes)
-        width = max((node.gpu_count for node in nodes), default=0)
-
-        self.cpu_alloc: IntArray = np.array([x.cpu_milli for x in nodes], dtype=np.int64)
-        self.mem_alloc: IntArray = np.array([x.memory_mib for x in nodes], dtype=np.int64)
-        self.pods_alloc: IntArray = np.array([x.pods for x in nodes], dtype=np.int64)
+        # Per-node work is done once per node shape (see `cluster.build`).
+        b = build(self.nodes)
+        self.cpu_alloc: IntArray = b.cpu_alloc
+        self.mem_alloc: IntArray = b.mem_alloc
+        self.pods_alloc: IntArray = b.pods_alloc
         self.cpu_free = self.cpu_alloc.copy()
         self.mem_free = self.mem_alloc.copy()
         # Fit compares exact bytes, as kube-scheduler does: a node's allocatable rounds down to
         # MiB and a request up, so in MiB a pod asking exactly a node's bytes would not fit.
         # `mem_free` (MiB, for scores) is derived from the bytes after every change.
-        self.mem_alloc_bytes: IntArray = np.array(
-            [x.memory_allocatable_bytes for x in nodes], dtype=np.int64
-        )
+        self.mem_alloc_bytes: IntArray = b.mem_alloc_bytes
         self.mem_free_bytes = self.mem_alloc_bytes.copy()
         self.pods_free = self.pods_alloc.copy()
 
-        self.gpu_count: IntArray = np.array([x.gpu_count for x in nodes], dtype=np.int64)
-        self.gpu_present: BoolArray = np.arange(width)[None, :] < self.gpu_count[:, None]
-        per_node_mem = np.array([x.gpu_memory_mib for x in nodes], dtype=np.int64)
-        self.gpu_mem_total: IntArray = np.where(self.gpu_present, per_node_mem[:, None], 0).reshape(
-            n, width
-        )
+        self.gpu_count: IntArray = b.gpu_count
+        self.gpu_present: BoolArray = b.gpu_present
+        self.gpu_mem_total: IntArray = b.gpu_mem_total
         self.gpu_healthy: BoolArray = self.gpu_present.copy()
         self.gpu_free_milli: IntArray = np.where(self.gpu_present, 1000, 0).astype(np.int64)
         self.gpu_free_mem: IntArray = self.gpu_mem_total.copy()
 
         # The sharing model: devices per node, MIG layouts per GPU, which GPUs take fractions.
-        self.models: tuple[GpuModel | None, ...] = tuple(find(x.gpu_model) for x in nodes)
-        self.gpu_fractional: BoolArray = np.zeros((n, width), dtype=np.bool_)
-        self.mig_layouts: list[dict[int, MigLayout]] = []
-        self.devices: list[list[Device]] = []
-        for i, node in enumerate(nodes):
-            model = self.models[i]
-            layouts = {
-                g: initial_layout(model, node.sharing.for_gpu(g))
-                for g in range(node.gpu_count)
-                if node.sharing.for_gpu(g).kind is SharingKind.MIG
-            }
-            self.mig_layouts.append(layouts)
-            self.devices.append(
-                node_devices(node.sharing, node.gpu_count, model, node.gpu_memory_mib, layouts)
-            )
-            for g in range(node.gpu_count):
-                self.gpu_fractional[i, g] = node.sharing.for_gpu(g).kind is SharingKind.FRACTIONAL
+        self.models: tuple[GpuModel | None, ...] = b.models
+        self.gpu_fractional: BoolArray = b.gpu_fractional
+        self.mig_layouts: list[dict[int, MigLayout]] = b.mig_layouts
+        self.devices: list[list[Device]] = b.devices
         #: Device id -> pod key, per node, for devices in use.
-        self.device_users: list[dict[str, str]] = [{} for _ in nodes]
-        self.device_index: list[dict[str, Device]] = [{d.id: d for d in ds} for ds in self.devices]
+        self.device_users: list[dict[str, str]] = b.device_users
+        self.device_index: list[dict[str, Device]] = b.device_index
         self.mig_reconfigurations: list[MigReconfiguration] = []
 
         # Extended resources, one column each: device-backed ones (kept in step with the
-        # devices) and plain ones a Node manifest lists (RDMA, ...), counted as numbers.
-        device_resources = {d.resource for ds in self.devices for d in ds}
-        device_resources |= self._dynamic_mig_resources()
-        # Native resources a node reports (ephemeral-storage, hugepages-*) are plain columns too.
-        plain = {k for x in nodes for k in (*x.extended, *x.native)}
-        self.ext_names: tuple[str, ...] = tuple(sorted(device_resources | plain))
+        # devices) and plain ones a Node manifest lists (RDMA, ephemeral-storage, hugepages-*),
+        # counted as numbers.
+        self.ext_names: tuple[str, ...] = b.ext_names
         self.ext_col: dict[str, int] = {name: i for i, name in enumerate(self.ext_names)}
-        self.ext_alloc: IntArray = np.zeros((n, len(self.ext_names)), dtype=np.int64)
-        self.device_backed: list[frozenset[str]] = []
-        for i, node in enumerate(nodes):
-            backed = frozenset(d.resource for d in self.devices[i])
-            if node.sharing.dynamic_mig:
-                backed |= self._mig_resources_of(i)
-            self.device_backed.append(backed)
-            for name, amount in (*node.extended.items(), *node.native.items()):
-                if name not in backed:
-                    self.ext_alloc[i, self.ext_col[name]] = amount
-        self.ext_free = self.ext_alloc.copy()
+        self.ext_alloc: IntArray = b.ext_alloc
+        self.ext_free: IntArray = b.ext_free
+        self.device_backed: list[frozenset[str]] = b.device_backed
 
         # Per-node summaries kept up to date on every change, so that GPU scoring and
         # whole-GPU fit are 1-D expressions instead of scans of the (nodes, slots) arrays.
-        self.gpu_free_node: IntArray = np.zeros(n, dtype=np.int64)
-        self.gpu_idle_count: IntArray = np.zeros(n, dtype=np.int64)
-        for i in range(n):
-            self._refresh(i)
+        self.gpu_free_node: IntArray = b.gpu_free_node
+        self.gpu_idle_count: IntArray = b.gpu_idle_count
 
         #: Pod key -> binding, in the order they were made (`_order` holds that order's stamps).
         self.bindings: dict[str, Binding] = {}
@@ -143,24 +112,10 @@ class ClusterState:
         #: A fresh stamp per node on every reserve, release, reconfiguration or health change
         #: of that node, so that score plugins can cache per-node work and redo only what
         #: changed. Stamps are never reused (see `cluster.journal`), so a trial can restore them.
-        self.node_version: IntArray = np.zeros(n, dtype=np.int64)
+        self.node_version: IntArray = np.zeros(len(self.nodes), dtype=np.int64)
         #: A fresh stamp on every change anywhere: "has anything changed since?" in O(1).
         self.changes = 0
         self._journal = Journal()
-
-    def _mig_resources_of(self, i: int) -> frozenset[str]:
-        model, node = self.models[i], self.nodes[i]
-        if model is None or node.sharing.mig_strategy is not MigStrategy.MIXED:
-            return frozenset()
-        return frozenset(p.resource_name for p in model.mig_profiles)
-
-    def _dynamic_mig_resources(self) -> set[str]:
-        # Dynamic MIG may create any profile later; its column must exist from the start.
-        out: set[str] = set()
-        for i, node in enumerate(self.nodes):
-            if node.sharing.dynamic_mig:
-                out |= self._mig_resources_of(i)
-        return out
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ holds until the next instant, exactly as `Metrics` integrates):
 * the busiest moment: a copy of every GPU's allocated share when the cluster's allocation was
   highest (the first such instant), for the heat map.
 
-It reads the ClusterState only when its change counter moved, and then only the bindings that
-changed, so watching costs little next to the simulation itself.
+It reads the ClusterState only when its change counter moved, and then only what changed: the
+nodes whose version moved (a released binding's node always does) and the bindings made since
+(the state keeps bindings in the order they were made, so those are the tail of the dict).
+An instant costs in proportion to what changed in it, not to the cluster or its pods.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ class Probe:
         self.capped = capped
         self.demand = np.zeros((n, width))  # busy milli-GPU wanted per GPU
         self.seen: dict[str, Binding] = {}
+        # Where each seen binding stands in `seen`'s order, and the seen bindings per node:
+        # a binding that went away is found on its node, and undone in `seen`'s order (the
+        # float sums of `demand` then add up exactly as a scan of `seen` would).
+        self._position: dict[str, int] = {}
+        self._next_position = 0
+        self._on_node: list[dict[str, Binding]] = [{} for _ in range(n)]
+        self._node_version = np.full(n, -1, dtype=np.int64)
+        self._node_used = np.zeros(n, dtype=np.int64)  # allocated milli-GPU per node
+        self._pool_used = np.zeros(len(self.pool_names), dtype=np.int64)
+        self._nodes = tuple(node.name for node in state.nodes)
+        self._pools = tuple(self.pool_names[p] for p in self.node_pool)
         self.pool_milli = np.zeros(len(self.pool_names))
         self.busy_milli = 0.0
         #: Integrals in milli-GPU seconds.
@@ -115,30 +128,52 @@ class Probe:
     def _refresh(self) -> None:
         state = self.state
         current = state.bindings
-        for key in [k for k in self.seen if k not in current]:
-            self._busy(self.seen.pop(key), -1.0)
-        for key, binding in current.items():
-            old = self.seen.get(key)
-            if old is binding:
-                continue
-            if old is not None:
-                self._busy(old, -1.0)
+        changed = np.flatnonzero(state.node_version != self._node_version)
+        self._node_version[changed] = state.node_version[changed]
+        gone = sorted(
+            (self._position[key], key)
+            for i in changed.tolist()
+            for key in self._on_node[i]
+            if key not in current
+        )
+        for _, key in gone:
+            old = self.seen.pop(key)
+            del self._position[key]
+            del self._on_node[old.node][key]
+            self._busy(old, -1.0)
+        new: list[tuple[str, Binding]] = []
+        for key in reversed(current):
+            binding = current[key]
+            if self.seen.get(key) is binding:
+                break  # everything before it was made before the last look
+            new.append((key, binding))
+        for key, binding in reversed(new):
+            before = self.seen.get(key)
+            if before is not None:
+                self._busy(before, -1.0)
+                del self._on_node[before.node][key]
+            else:
+                self._position[key] = self._next_position
+                self._next_position += 1
             self._busy(binding, 1.0)
             self.seen[key] = binding
-        used = np.where(state.gpu_present, 1000 - state.gpu_free_milli, 0)
-        per_node = used.sum(axis=1)
-        self.pool_milli = np.bincount(
-            self.node_pool, weights=per_node, minlength=len(self.pool_names)
-        ).astype(np.float64)
+            self._on_node[binding.node][key] = binding
+        if changed.size:
+            rows = np.where(state.gpu_present[changed], 1000 - state.gpu_free_milli[changed], 0)
+            used = rows.sum(axis=1)
+            np.add.at(self._pool_used, self.node_pool[changed], used - self._node_used[changed])
+            self._node_used[changed] = used
+        self.pool_milli = self._pool_used.astype(np.float64)
         self.busy_milli = float(np.minimum(self.demand, 1000.0).sum())
-        total = int(per_node.sum())
+        total = int(self._pool_used.sum())
         if total > self.peak:
             self.peak = total
-            share = np.where(state.gpu_present, used / 1000.0, np.nan)
+            used_all = np.where(state.gpu_present, 1000 - state.gpu_free_milli, 0)
+            share = np.where(state.gpu_present, used_all / 1000.0, np.nan)
             self.busiest = Snapshot(
                 time=float(self.last or 0.0),
-                nodes=tuple(node.name for node in state.nodes),
-                pools=tuple(self.pool_names[p] for p in self.node_pool),
+                nodes=self._nodes,
+                pools=self._pools,
                 share=share,
                 healthy=state.gpu_healthy.copy(),
             )
