@@ -58,9 +58,9 @@ def test_one_leads_the_other_follows_and_reports_it(fake: FakeApiServer) -> None
             a, b = candidate(http, "a"), candidate(http, "b")
             async with Monitor([a, b]) as monitor:
                 a.start()
-                await wait_until(a.elector.is_leader, timeout=2.0)
+                await wait_until(a.elector.is_leader, timeout=10.0)
                 b.start()
-                await wait_until(lambda: b.leaders == ["a"], timeout=2.0)
+                await wait_until(lambda: b.leaders == ["a"], timeout=10.0)
                 await asyncio.sleep(4 * FAST.lease_duration_s)  # many renewals, no takeover
                 assert a.elector.is_leader() and not b.elector.is_leader()
                 assert b.elector.leader() == "a" and b.started == []
@@ -82,16 +82,16 @@ def test_a_killed_leader_is_replaced_only_after_the_lease_duration(fake: FakeApi
             a, b = candidate(http, "a"), candidate(http, "b")
             async with Monitor([a, b]) as monitor:
                 a.start()
-                await wait_until(a.elector.is_leader, timeout=2.0)
+                await wait_until(a.elector.is_leader, timeout=10.0)
                 b.start()
-                await wait_until(lambda: b.leaders == ["a"], timeout=2.0)
+                await wait_until(lambda: b.leaders == ["a"], timeout=10.0)
                 await asyncio.sleep(0.3)
                 assert a.task is not None
                 a.task.cancel()  # killed: no release
                 await asyncio.gather(a.task, return_exceptions=True)
                 last_renewal = a.elector.renewed_at
                 assert last_renewal is not None
-                await wait_until(lambda: b.started != [], timeout=3.0)
+                await wait_until(lambda: b.started != [], timeout=10.0)
                 await stop(b)
             assert monitor.overlaps == []
             # b saw the last renewal no earlier than it was sent: silence >= LeaseDuration.
@@ -113,11 +113,11 @@ def test_a_hung_leader_stops_believing_before_the_follower_takes_over(
             a, b = candidate(http, "a", sleep=frozen), candidate(http, "b")
             async with Monitor([a, b], period=0.002) as monitor:
                 a.start()
-                await wait_until(a.elector.is_leader, timeout=2.0)
+                await wait_until(a.elector.is_leader, timeout=10.0)
                 b.start()
                 await asyncio.sleep(0.3)
                 frozen.frozen = True  # a's task stays alive but renews nothing more
-                await wait_until(lambda: b.started != [], timeout=3.0)
+                await wait_until(lambda: b.started != [], timeout=10.0)
                 last_renewal = a.elector.renewed_at
                 assert last_renewal is not None
                 # a believed itself leader until exactly RenewDeadline after its last renewal.
@@ -196,16 +196,16 @@ def test_release_on_cancel_hands_over_at_once(fake: FakeApiServer) -> None:
             b = candidate(http, "b", slow)
             async with Monitor([a, b]) as monitor:
                 a.start()
-                await wait_until(a.elector.is_leader, timeout=2.0)
+                await wait_until(a.elector.is_leader, timeout=10.0)
                 b.start()
-                await wait_until(lambda: b.leaders == ["a"], timeout=2.0)
+                await wait_until(lambda: b.leaders == ["a"], timeout=10.0)
                 loop = asyncio.get_running_loop()
                 cancelled = loop.time()
                 assert a.task is not None
                 a.task.cancel()
                 await asyncio.gather(a.task, return_exceptions=True)
                 assert a.stopped != [] and not a.elector.is_leader()
-                await wait_until(lambda: b.started != [], timeout=2.0)
+                await wait_until(lambda: b.started != [], timeout=10.0)
                 assert b.started[0] - cancelled < 0.5 < slow.lease_duration_s
                 await stop(b)
             assert monitor.overlaps == []
@@ -224,17 +224,20 @@ def test_a_leader_that_cannot_reach_the_api_steps_down_by_the_renew_deadline(
             a = candidate(http, "a")
             async with Monitor([a]) as monitor:
                 a.start()
-                await wait_until(a.elector.is_leader, timeout=2.0)
+                await wait_until(a.elector.is_leader, timeout=10.0)
                 down = Fault(verb="*", plural="leases", action="status", code=500, times=10_000)
                 fake.add_fault(down)
                 assert a.task is not None
-                await asyncio.wait_for(a.task, timeout=2.0)  # run() returns: leadership lost
+                await asyncio.wait_for(a.task, timeout=10.0)  # run() returns: leadership lost
                 last_renewal = a.elector.renewed_at
                 assert last_renewal is not None
                 assert not a.elector.is_leader()
                 stepped_down = a.stopped[0] - last_renewal
-                assert FAST.renew_deadline_s - 0.01 <= stepped_down <= FAST.renew_deadline_s + 0.2
-            assert monitor.samples > 50
+                # Never before the deadline; after it only by the loop's lateness (generous: a
+                # loaded CI machine). Safety does not hang on this: is_leader() turns false at
+                # the deadline by its own clock, which the monitor checks throughout.
+                assert FAST.renew_deadline_s - 0.01 <= stepped_down <= FAST.renew_deadline_s + 1.0
+            assert monitor.samples > 10
 
     run(scenario())
     assert any(action == "status" for _, _, action in fake.faults.fired)
@@ -275,9 +278,9 @@ def test_the_leading_work_runs_as_a_task_cancelled_on_stepping_down(fake: FakeAp
                 clock=loop.time,
             )
             task = asyncio.create_task(elector.run())
-            await wait_until(lambda: events == ["leading"], timeout=2.0)
+            await wait_until(lambda: events == ["leading"], timeout=10.0)
             fake.add_fault(Fault(verb="*", plural="leases", action="status", times=10_000))
-            await asyncio.wait_for(task, timeout=2.0)
+            await asyncio.wait_for(task, timeout=10.0)
             # The work is stopped before anyone is told, and before the lease can be taken.
             assert events == ["leading", "work cancelled", "stopped"]
 

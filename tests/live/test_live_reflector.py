@@ -256,7 +256,7 @@ def test_a_seeded_fault_storm_loses_and_repeats_nothing(
             await act(http, steps[start : start + 30])
             if start == 60:
                 fake.restart(compact=True)
-        await wait_until(converged(fake, mirror, reflector), timeout=8)
+        await wait_until(converged(fake, mirror, reflector), timeout=20)
 
     reflector, mirror = reflect(fake, tmp_path, scenario, sleep=Recorder())
     assert {action for (_, _, action) in fake.faults.fired} == {"close", "gone", "status", "delay"}
