@@ -117,3 +117,18 @@ def scores(plugin: ScorePlugin, state: ClusterState, p: Obj) -> list[int]:
 
 def schedule(state: ClusterState, p: Obj, profile: str = "least-allocated") -> Any:
     return Scheduler(state, profile).schedule(read_pod(p))
+
+
+# The resource tables the Least/MostAllocated strategy tests share (upstream builds both from the
+# same helpers): an extended resource, default and extended weights, node capacities.
+EXT = "abc.com/xyz"
+DEFAULT = {"cpu": 1, "memory": 1}
+WITH_EXT = {"cpu": 1, "memory": 1, EXT: 1}
+
+
+def cap(cpu: str, memory: str, x: str | None = None) -> dict[str, str]:
+    """Capacity as upstream's Capacity(...); `x` is the count of the extended resource."""
+    return {"cpu": cpu, "memory": memory, **({EXT: x} if x is not None else {})}
+
+
+REQ = ({"cpu": "1000", "memory": "2000"}, {"cpu": "2000", "memory": "3000"})

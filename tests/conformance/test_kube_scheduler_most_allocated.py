@@ -12,21 +12,9 @@ validate.
 from __future__ import annotations
 
 import pytest
-from kube_scheduler_harness import cluster, node, pod, scores
+from kube_scheduler_harness import DEFAULT, EXT, REQ, WITH_EXT, cap, cluster, node, pod, scores
 
 from gpuplane.placement.scores import MostAllocatedScore
-
-EXT = "abc.com/xyz"
-DEFAULT = {"cpu": 1, "memory": 1}
-WITH_EXT = {"cpu": 1, "memory": 1, EXT: 1}
-
-
-def cap(cpu: str, memory: str, x: str | None = None) -> dict[str, str]:
-    """Capacity as upstream's Capacity(...); `x` is the count of the extended resource."""
-    return {"cpu": cpu, "memory": memory, **({EXT: x} if x is not None else {})}
-
-
-REQ = ({"cpu": "1000", "memory": "2000"}, {"cpu": "2000", "memory": "3000"})
 
 CASES = [
     ("nothing scheduled, nothing requested", (), [cap("4000", "10000")] * 2, [], DEFAULT, [0, 0]),
