@@ -134,3 +134,16 @@ def run_gpuplane(*args: str | Path) -> subprocess.CompletedProcess[str]:
         env=env,
         check=False,
     )
+
+
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path
+) -> tuple[int, str, str]:
+    """`gpuplane ARGS` in this process (fakes stay reachable): exit status, stdout, stderr."""
+    from gpuplane.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["gpuplane", *map(str, args)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err

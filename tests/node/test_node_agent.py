@@ -19,7 +19,6 @@ import grpc
 import pytest
 
 from fake_kubelet import FakeKubelet, PluginConnection
-from gpuplane.cli import main
 from gpuplane.errors import InputError
 from gpuplane.node import AgentOptions, FakeBackend, NodeAgent, parse_config
 from gpuplane.node.allocate import DeviceListStrategy
@@ -27,6 +26,8 @@ from gpuplane.node.backend import BackendError
 from gpuplane.node.nvml import NvmlBackend
 from gpuplane.node.proto import api_pb2 as api
 from node_helpers import A100, FOUR_A100, MIXED, MPS_2, SINGLE, TIME_SLICING_4, mig_inventory
+
+from helpers import run_cli as cli
 
 HEALTHY, UNHEALTHY = "Healthy", "Unhealthy"
 #: Two MIG GPUs (mixed) and two whole GPUs. The device plugin ignores `rename` and `devices`,
@@ -363,16 +364,6 @@ def test_a_refused_registration_is_retried(kubelet_dir: Path) -> None:
         agent.stop()
         kubelet.stop()
 
-
-def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path
-) -> tuple[int, str, str]:
-    """Run the gpuplane command in this process: exit status, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["gpuplane", *map(str, args)])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out, captured.err
 
 
 def test_node_labels_command(

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-from gpuplane.cli import main
 from gpuplane.node import FakeBackend
 
 from fake_podresources import FakePodResources
+from helpers import run_cli as cli
 from telemetry_helpers import one, parse
 
 NODE = "node: n0\ngpus: [{model: NVIDIA-L4, count: 2}]\n"
 
-
-def cli(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["gpuplane", *map(str, args)])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    captured = capsys.readouterr()
-    return int(exited.value.code or 0), captured.out, captured.err
 
 
 def test_node_metrics_prints_one_scrape_with_pods(
