@@ -62,9 +62,18 @@ def test_mig_mixed_with_whole_gpus_beside():
     assert n.sharing.for_gpu(7).kind is SharingKind.EXCLUSIVE
 
 
+def test_fractional_gpus_take_a_split_count():
+    n = node(spec("NVIDIA-L4", {"mode": "fractional", "deviceSplitCount": 4}, count=2))
+    assert (n.sharing.default.kind, n.sharing.default.split_count) == (SharingKind.FRACTIONAL, 4)
+    assert n.labels["gpuplane.io/device-split-count"] == "4"
+    assert node(spec("NVIDIA-L4", {"mode": "fractional"})).sharing.default.split_count == 10
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
+        (spec("NVIDIA-L4", {"mode": "exclusive", "deviceSplitCount": 4}), "deviceSplitCount"),
+        (spec("NVIDIA-L4", {"mode": "fractional", "deviceSplitCount": 0}), "deviceSplitCount"),
         (spec("NVIDIA-L4", {"mode": "mig", "migLayout": "all-1g.10gb"}), "not MIG-capable"),
         (
             spec("NVIDIA-A100-SXM4-80GB", {"mode": "mig", "migLayout": ["4g.40gb", "4g.40gb"]}),

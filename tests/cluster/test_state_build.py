@@ -44,6 +44,7 @@ def _reference(nodes: list[Node]) -> dict[str, Any]:
     out |= {"gpu_free_milli": free_milli, "gpu_free_mem": mem_total.copy()}
     models = tuple(find(x.gpu_model) for x in nodes)
     fractional = np.zeros((n, width), dtype=np.bool_)
+    split = np.zeros((n, width), dtype=np.int64)
     layouts_all: list[dict[int, Any]] = []
     devices: list[list[Any]] = []
     for i, node in enumerate(nodes):
@@ -58,6 +59,8 @@ def _reference(nodes: list[Node]) -> dict[str, Any]:
         )
         for g in range(node.gpu_count):
             fractional[i, g] = node.sharing.for_gpu(g).kind is SharingKind.FRACTIONAL
+            if fractional[i, g]:
+                split[i, g] = node.sharing.for_gpu(g).split_count
 
     def mig_resources(i: int) -> frozenset[str]:
         model, node = models[i], nodes[i]
@@ -105,6 +108,8 @@ def _reference(nodes: list[Node]) -> dict[str, Any]:
     return out | {
         "models": models,
         "gpu_fractional": fractional,
+        "gpu_split": split,
+        "gpu_free_split": split.copy(),
         "mig_layouts": layouts_all,
         "devices": devices,
         "device_index": [{d.id: d for d in ds} for ds in devices],
@@ -135,6 +140,7 @@ def _sharings() -> list[NodeSharing]:
         NodeSharing(mig7, mig_strategy=MigStrategy.MIXED, dynamic_mig=True),
         NodeSharing(GpuSharing(SharingKind.FRACTIONAL)),
         NodeSharing(GpuSharing(SharingKind.FRACTIONAL, fraction_policy=FractionPolicy.SPREAD)),
+        NodeSharing(GpuSharing(SharingKind.FRACTIONAL, split_count=4)),
         NodeSharing(GpuSharing(), per_gpu={0: mig_mixed}, mig_strategy=MigStrategy.MIXED),
         NodeSharing(GpuSharing(), per_gpu={1: GpuSharing(SharingKind.FRACTIONAL)}),
     ]

@@ -32,6 +32,7 @@ from gpuplane.objects.assignment import (
     decode_assignment,
     decode_bind_time,
 )
+from gpuplane.sharing import fractional_from_labels
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 A100 = "NVIDIA-A100-SXM4-80GB"
@@ -62,7 +63,8 @@ class GpuNode:
 
     def plan(self) -> NodePlan:
         backend = FakeBackend(text=self.inventory)
-        return plan_node(backend.inventory(), parse_config(self.config) if self.config else None)
+        config = parse_config(self.config) if self.config else None
+        return plan_node(backend.inventory(), config, fractional_from_labels(self.admin_labels))
 
     def labels(self) -> dict[str, str]:
         """What the Node should carry once its agent ran."""
@@ -91,10 +93,10 @@ class RunningNode:
     agent: NodeAgent
     kubelet: FakeKubelet
 
-    def kubelet_id(self, brain_id: str) -> str:
-        """The kubelet device id the plugin advertises for a brain device id."""
-        (device,) = [d for d in self.plan.devices if d.device.id == brain_id]
-        return device.id
+    def kubelet_ids(self, brain_id: str) -> list[str]:
+        """The kubelet device ids the plugin advertises for a brain device id (several for a
+        fractional GPU's split devices)."""
+        return [d.id for d in self.plan.devices if d.device.scheduler_id == brain_id]
 
     def uuid(self, kubelet_id: str) -> str:
         (device,) = [d for d in self.plan.devices if d.id == kubelet_id]
@@ -106,12 +108,17 @@ class RunningNode:
     def plugin(self, resource: str) -> PluginConnection:
         return self.kubelet.plugin(resource)
 
-    def expected_ids(self, assignment: DeviceAssignment) -> list[str]:
-        """The kubelet ids the scheduler's assignment means: its devices, or for fractions the
-        (only) device of each GPU it shares."""
-        if assignment.devices:
-            return [self.kubelet_id(d) for d in assignment.devices]
-        return [self.kubelet_id(f"gpu{g}") for g in assignment.gpus]
+    def expected_ids(self, assignment: DeviceAssignment, taken: set[str]) -> list[str]:
+        """The kubelet ids the scheduler's assignment means, given those the kubelet handed out
+        already: its devices, or for fractions a split device of each GPU it shares (the
+        first one left, as the plugin prefers)."""
+        brain = assignment.devices or tuple(f"gpu{g}" for g in assignment.gpus)
+        out: list[str] = []
+        for name in brain:
+            left = [i for i in self.kubelet_ids(name) if i not in taken and i not in out]
+            assert left, f"no kubelet device left for {name}"
+            out.append(left[0])
+        return out
 
 
 @contextmanager
@@ -183,20 +190,17 @@ def serve_like_the_kubelet(node: RunningNode, pods: list[dict[str, Any]]) -> Non
         assignment = decode_assignment(obj["metadata"]["annotations"][DEVICES_ANNOTATION])
         (container,) = obj["spec"]["containers"]
         (resource,) = [r for r in container["resources"]["limits"] if r in served]
-        want = node.expected_ids(assignment)
+        want = node.expected_ids(assignment, taken)
         available = [i for i in node.resource_ids(resource) if i not in taken]
         plugin = node.plugin(resource)
         assert plugin.preferred(available, len(want)) == want, name
         envs = plugin.allocate(want).container_responses[0].envs
         uuids = dict.fromkeys(node.uuid(i) for i in want)
         assert envs["NVIDIA_VISIBLE_DEVICES"] == ",".join(uuids), name
-        if assignment.devices:
-            taken.update(want)
-        else:
-            # A fraction leaves its GPU to the other fractions on it. A real kubelet would not
-            # hand one device to two containers (nor admit more pods asking nvidia.com/gpu than
-            # the node advertises): that needs fractional GPUs advertised in replicas, as
-            # HAMi's device split count does. Not modelled here: only the agent's answers are.
+        # The kubelet hands a device to one container only, a fraction's split device too:
+        # the scheduler placed no more pods on a fractional GPU than it has split devices.
+        taken.update(want)
+        if not assignment.devices:
             milli = ",".join(str(m) for m in assignment.gpu_milli)
             assert envs["GPUPLANE_GPU_MILLI"] == milli, name
 

@@ -29,6 +29,7 @@ ARRAYS = (
     "pods_free",
     "gpu_free_milli",
     "gpu_free_mem",
+    "gpu_free_split",
     "ext_free",
     "gpu_free_node",
     "gpu_idle_count",

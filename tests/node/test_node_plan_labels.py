@@ -10,8 +10,17 @@ from gpuplane.catalog import lookup
 from gpuplane.errors import InputError
 from gpuplane.node import FakeBackend, load_config, node_labels, parse_config
 from gpuplane.node.backend import BackendError
+from gpuplane.node.devices import plan_node
 from gpuplane.node.labels import feature_file, version_labels
-from gpuplane.sharing import NodeSharing, advertised, gfd_labels, node_devices, sharing_from_labels
+from gpuplane.sharing import (
+    GpuSharing,
+    NodeSharing,
+    SharingKind,
+    advertised,
+    gfd_labels,
+    node_devices,
+    sharing_from_labels,
+)
 from node_helpers import (
     A100,
     FOUR_A100,
@@ -47,6 +56,28 @@ def test_time_slicing_replicas_are_uuid_and_index() -> None:
     assert p.advertised() == {"nvidia.com/gpu": 16}
     gpu0 = p.inventory.gpus[0].uuid
     assert [d.id for d in p.devices[:4]] == [f"{gpu0}::{k}" for k in range(4)]
+
+
+def test_fractional_gpus_are_advertised_as_their_split_devices() -> None:
+    """As HAMi does: each fractional GPU is split_count kubelet devices, all of which serve the
+    scheduler's one device for that GPU (a whole-GPU pod takes any one of them)."""
+    fractional = GpuSharing(SharingKind.FRACTIONAL, split_count=3)
+    inventory = FakeBackend(text=FOUR_A100).inventory()
+    p = plan_node(inventory, None, fractional)
+    assert p.advertised() == {"nvidia.com/gpu": 12}
+    gpu1 = p.inventory.gpus[1].uuid
+    assert [d.id for d in p.devices[3:6]] == [f"{gpu1}::{k}" for k in range(3)]
+    assert {d.device.scheduler_id for d in p.devices[3:6]} == {"gpu1"}
+    assert node_labels(p)["gpuplane.io/device-split-count"] == "3"
+    # The scheduler's devices are the GPUs themselves, cut by kubelet_devices alone.
+    brain = node_devices(p.sharing, 4, p.model, p.model.memory_mib)
+    assert [d.id for d in brain] == ["gpu0", "gpu1", "gpu2", "gpu3"]
+
+
+def test_fractional_labels_on_gpus_the_config_already_shares_are_refused() -> None:
+    inventory = FakeBackend(text=FOUR_A100).inventory()
+    with pytest.raises(InputError, match=r"already shared \(time-slicing\)"):
+        plan_node(inventory, parse_config(TIME_SLICING_4), GpuSharing(SharingKind.FRACTIONAL))
 
 
 def test_renamed_replicas_get_their_own_resource() -> None:

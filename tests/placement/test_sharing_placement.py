@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gpuplane.catalog import lookup
 from gpuplane.catalog.resources import GPU_SHARED
 from gpuplane.cluster import ClusterState
+from gpuplane.cluster.binding import Binding, CapacityError
 from gpuplane.cluster.state import valid_layout
 from gpuplane.objects.gpu_request import GpuKind, GpuRequest
 from gpuplane.placement import Placement, Scheduler, Unschedulable
@@ -212,6 +213,36 @@ def test_memory_only_and_percent_fractions():
     assert isinstance(b, Placement) and b.gpu_memory_mib == (40_960,)
     c = sched.schedule(pod("c", GpuRequest(GpuKind.FRACTION, count=1, milli=0, memory_mib=2000)))
     assert isinstance(c, Unschedulable) and c.reasons == {"Insufficient GPU memory": 1}
+
+
+def test_a_fractional_gpu_takes_no_more_pods_than_its_split_devices():
+    """The kubelet hands each pod on a fractional GPU one split device (HAMi's
+    deviceSplitCount), so the third 100m fraction goes to the next GPU, and once every
+    split device is held the node says so, though compute and memory are left."""
+    split2 = NodeSharing(GpuSharing(SharingKind.FRACTIONAL, split_count=2))
+    state = ClusterState([gpu_node("n", 2, A100, sharing=split2)])
+    sched = Scheduler(state)
+    gpus = [sched.place(pod(f"p{i}", fraction(100))).gpus[0] for i in range(4)]
+    assert gpus == [0, 0, 1, 1]
+    assert state.gpu_free_split.tolist() == [[0, 0]]
+    d = sched.schedule(pod("p4", fraction(100)))
+    assert isinstance(d, Unschedulable)
+    assert d.reasons == {"node(s) had no GPU with a split device left (deviceSplitCount)": 1}
+    state.release("default/p0")
+    assert state.gpu_free_split.tolist() == [[1, 0]]
+    assert sched.place(pod("p5", fraction(100))).gpus == (0,)
+    state.check_invariants()
+
+
+def test_a_fraction_past_the_split_count_is_refused_by_the_state():
+    split1 = NodeSharing(GpuSharing(SharingKind.FRACTIONAL, split_count=1))
+    state = ClusterState([gpu_node("n", 1, A100, sharing=split1)])
+    state.reserve(Binding("default/a", 0, 0, 0, gpus=(0,), gpu_milli=(100,), gpu_memory_mib=(0,)))
+    with pytest.raises(CapacityError, match="no split device left"):
+        state.reserve(
+            Binding("default/b", 0, 0, 0, gpus=(0,), gpu_milli=(100,), gpu_memory_mib=(0,))
+        )
+    state.check_invariants()
 
 
 # -- properties over every mode ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from gpuplane.catalog import GpuModel, all_models, lookup
 from gpuplane.catalog.labels import (
     COUNT,
+    DEVICE_SPLIT_COUNT,
     DYNAMIC_MIG,
     GPU_SCHEDULER_POLICY,
     MIG_CONFIG,
@@ -209,12 +210,30 @@ def test_mig_config_without_a_strategy_advertises_nothing_yet() -> None:
 
 
 def test_fractional_and_its_policy_are_gpuplane_labels() -> None:
-    node = read_node(gfd(**{SHARING: "fractional", GPU_SCHEDULER_POLICY: "spread"}), {GPU: "8"})
+    # Each GPU is advertised as its split count of devices (10 unless labelled otherwise).
+    node = read_node(gfd(**{SHARING: "fractional", GPU_SCHEDULER_POLICY: "spread"}), {GPU: "80"})
+    assert node.gpu_count == 8
     assert node.sharing == NodeSharing(
         GpuSharing(SharingKind.FRACTIONAL, fraction_policy=FractionPolicy.SPREAD)
     )
-    node = read_node(gfd(**{SHARING: "fractional"}), {GPU: "8"})
+    node = read_node(gfd(**{SHARING: "fractional"}), {GPU: "80"})
     assert node.sharing.default.fraction_policy is FractionPolicy.BINPACK
+    assert node.sharing.default.split_count == 10
+
+
+def test_the_split_count_is_a_label_and_divides_allocatable() -> None:
+    labels = gfd(**{SHARING: "fractional", DEVICE_SPLIT_COUNT: "4"})
+    node = read_node(labels, {GPU: "16"})
+    assert (node.gpu_count, node.sharing.default.split_count) == (4, 4)
+    # GFD's count is the physical one and wins over allocatable.
+    assert read_node({**labels, COUNT: "2"}, {GPU: "8"}).gpu_count == 2
+    err = fails(gfd(**{SHARING: "fractional"}), {GPU: "8"})
+    assert "advertises each GPU as 10 devices" in str(err) and "not a multiple" in str(err)
+    # Written back by the agent's labels, read the same.
+    fractional = NodeSharing(GpuSharing(SharingKind.FRACTIONAL, split_count=4))
+    written = gfd_labels(A100, 4, fractional)
+    assert written[DEVICE_SPLIT_COUNT] == "4"
+    assert sharing_from_labels(written, 4, model=A100) == fractional
 
 
 def test_dynamic_mig_is_mixed_and_may_start_empty() -> None:
@@ -277,6 +296,9 @@ def test_an_unknown_product_still_reads_replicas() -> None:
         ({DYNAMIC_MIG: "yes"}, DYNAMIC_MIG, "unknown value 'yes'"),
         ({DYNAMIC_MIG: "true", MIG_STRATEGY: "single"}, DYNAMIC_MIG, "needs"),
         ({GPU_SCHEDULER_POLICY: "spread"}, GPU_SCHEDULER_POLICY, "fractional nodes only"),
+        ({DEVICE_SPLIT_COUNT: "4"}, DEVICE_SPLIT_COUNT, "fractional nodes only"),
+        ({SHARING: "fractional", DEVICE_SPLIT_COUNT: "0"}, DEVICE_SPLIT_COUNT, "must be 1 to"),
+        ({SHARING: "fractional", DEVICE_SPLIT_COUNT: "1001"}, DEVICE_SPLIT_COUNT, "1 to 1000"),
         (
             {SHARING: "fractional", REPLICAS: "2", SHARING_STRATEGY: "time-slicing"},
             SHARING,

@@ -85,5 +85,8 @@ SHARING_FRACTIONAL = "fractional"
 SHARING_EXCLUSIVE = "exclusive"
 #: Where fractions go on a fractional node: "binpack" or "spread" (HAMi's policy names).
 GPU_SCHEDULER_POLICY = "gpuplane.io/gpu-scheduler-policy"
+#: How many devices a fractional GPU is advertised as (HAMi's deviceSplitCount): at most that
+#: many pods share one GPU, since the kubelet hands each one device.
+DEVICE_SPLIT_COUNT = "gpuplane.io/device-split-count"
 #: "true": idle MIG GPUs may be reshaped to fit a request (as HAMi and Volcano do).
 DYNAMIC_MIG = "gpuplane.io/dynamic-mig"

@@ -275,3 +275,7 @@ def node_agent(
     finally:
         if server is not None:
             server.stop()
+    if agent.replan.is_set():
+        # The Node's sharing labels changed: exit so that the DaemonSet starts the agent afresh,
+        # which then reads them (as the device plugin restarts when its config label changes).
+        logs.log_event(logs.get_logger(), logging.INFO, "exiting to apply the Node's new labels")

@@ -43,6 +43,7 @@ class Shape:
     devices: list[Device]
     index: dict[str, Device]
     fractional: BoolArray  # per GPU index
+    split: IntArray  # per GPU index: split devices of a fractional GPU (0 for others)
     backed: frozenset[str]  # device-backed resources (dynamic MIG's possible profiles too)
     dynamic: frozenset[str]  # resources dynamic MIG may create later
     totals: dict[str, int]  # per device-backed resource: devices on healthy GPUs
@@ -61,6 +62,7 @@ class Built:
     gpu_present: BoolArray
     gpu_mem_total: IntArray
     gpu_fractional: BoolArray
+    gpu_split: IntArray
     models: tuple[GpuModel | None, ...]
     mig_layouts: list[dict[int, MigLayout]]
     devices: list[list[Device]]
@@ -131,9 +133,11 @@ def _build(nodes: Sequence[Node]) -> Built:
     index = [dict(shapes[k].index) for k in shape_of]
     backed = [shapes[k].backed for k in shape_of]
     fractional: BoolArray = np.zeros((n, width), dtype=np.bool_)
+    split: IntArray = np.zeros((n, width), dtype=np.int64)
     for shape, rows in zip(shapes, members, strict=True):
         if shape.fractional.any():
             fractional[rows] = shape.fractional
+            split[rows] = shape.split
 
     # Extended resources, one column each, sorted: device-backed ones, the profiles dynamic
     # MIG may create later (their columns must exist from the start), and plain ones.
@@ -164,6 +168,7 @@ def _build(nodes: Sequence[Node]) -> Built:
         gpu_present=present,
         gpu_mem_total=mem_total,
         gpu_fractional=fractional,
+        gpu_split=split,
         models=tuple(shapes[k].model for k in shape_of),
         mig_layouts=layouts,
         devices=devices,
@@ -193,8 +198,11 @@ def _shape(node: Node, model: GpuModel | None, width: int) -> Shape:
     }
     devices = node_devices(sharing, node.gpu_count, model, node.gpu_memory_mib, layouts)
     fractional = np.zeros(width, dtype=np.bool_)
+    split = np.zeros(width, dtype=np.int64)
     for g in range(node.gpu_count):
-        fractional[g] = sharing.for_gpu(g).kind is SharingKind.FRACTIONAL
+        if sharing.for_gpu(g).kind is SharingKind.FRACTIONAL:
+            fractional[g] = True
+            split[g] = sharing.for_gpu(g).split_count
     dynamic: frozenset[str] = frozenset()
     if sharing.dynamic_mig and model is not None and sharing.mig_strategy is MigStrategy.MIXED:
         dynamic = frozenset(p.resource_name for p in model.mig_profiles)
@@ -212,6 +220,7 @@ def _shape(node: Node, model: GpuModel | None, width: int) -> Shape:
         devices=devices,
         index={d.id: d for d in devices},
         fractional=fractional,
+        split=split,
         backed=backed,
         dynamic=dynamic,
         totals=totals,

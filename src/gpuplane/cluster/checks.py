@@ -55,6 +55,8 @@ def check_binding(state: ClusterState, b: Binding) -> None:
     for g in milli:
         if milli[g] > state.gpu_free_milli[i, g] or mem[g] > state.gpu_free_mem[i, g]:
             raise CapacityError(f"pod {b.pod}: GPU {g} of {name} lacks room")
+        if not b.devices and state.gpu_fractional[i, g] and state.gpu_free_split[i, g] < 1:
+            raise CapacityError(f"pod {b.pod}: GPU {g} of {name} has no split device left")
     for res, amount in b.extended.items():
         col = state.ext_col.get(res)
         if res in state.device_backed[i] and amount:
@@ -77,18 +79,22 @@ def check_invariants(state: ClusterState) -> None:
     used_cpu = np.zeros_like(state.cpu_free)
     used_milli = np.zeros_like(state.gpu_free_milli)
     used_mem = np.zeros_like(state.gpu_free_mem)
+    used_split = np.zeros_like(state.gpu_free_split)
     users: list[dict[str, str]] = [{} for _ in state.nodes]
     for b in state.bindings.values():
         used_cpu[b.node] += b.cpu_milli
         for g, milli, mem in zip(b.gpus, b.gpu_milli, b.gpu_memory_mib, strict=True):
             used_milli[b.node, g] += milli
             used_mem[b.node, g] += mem
+            if not b.devices and state.gpu_fractional[b.node, g]:
+                used_split[b.node, g] += 1
         for device in b.devices:
             assert device not in users[b.node], f"device {device} double-booked"
             users[b.node][device] = b.pod
     assert (state.cpu_alloc - state.cpu_free == used_cpu).all()
     assert (np.where(state.gpu_present, 1000, 0) - state.gpu_free_milli == used_milli).all()
     assert (state.gpu_mem_total - state.gpu_free_mem == used_mem).all()
+    assert (state.gpu_split - state.gpu_free_split == used_split).all()
     assert users == state.device_users
     for i in range(len(state.nodes)):
         healthy = state.gpu_healthy[i]

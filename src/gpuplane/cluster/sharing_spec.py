@@ -29,7 +29,15 @@ from gpuplane.catalog import GpuModel, fits_together
 from gpuplane.catalog.mig import layout_from_counts, named_layout
 from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.spec_base import Model, checked
-from gpuplane.sharing import FractionPolicy, GpuSharing, MigStrategy, NodeSharing, SharingKind
+from gpuplane.sharing import (
+    DEFAULT_SPLIT_COUNT,
+    MAX_SPLIT_COUNT,
+    FractionPolicy,
+    GpuSharing,
+    MigStrategy,
+    NodeSharing,
+    SharingKind,
+)
 
 _VGPU_TYPE = re.compile(r"^[A-Za-z0-9_]+-(\d+)[A-Z]$")
 _REPLICATED = (SharingKind.TIME_SLICING, SharingKind.MPS)
@@ -45,6 +53,8 @@ class SharingSpec(Model):
     mig_layout: str | list[str] | dict[str, int] | None = None
     dynamic_mig: bool = False
     gpu_scheduler_policy: FractionPolicy = FractionPolicy.BINPACK
+    #: Devices each fractional GPU is advertised as: at most this many pods share one GPU.
+    device_split_count: int | None = Field(default=None, ge=1, le=MAX_SPLIT_COUNT)
     vgpu_type: str | None = None
     #: Only in gpuSharing entries: the GPU indices this entry applies to.
     gpus: list[int] | None = None
@@ -68,6 +78,8 @@ class SharingSpec(Model):
             raise ValueError("mig needs a migLayout (e.g. all-1g.10gb) or dynamicMig: true")
         if mode is not SharingKind.MIG and (self.mig_layout is not None or self.dynamic_mig):
             raise ValueError(f"migLayout and dynamicMig apply to mig, not {mode}")
+        if mode is not SharingKind.FRACTIONAL and self.device_split_count is not None:
+            raise ValueError(f"deviceSplitCount applies to fractional, not {mode}")
         if mode is SharingKind.VGPU:
             if self.vgpu_type is None or not _VGPU_TYPE.match(self.vgpu_type):
                 raise ValueError("vgpu needs a vgpuType such as GRID_A100-4C (4 GB per vGPU)")
@@ -123,6 +135,7 @@ def gpu_sharing(spec: SharingSpec, model: GpuModel) -> GpuSharing:
         fail_requests_greater_than_one=(mode is SharingKind.MPS) if fail_gt1 is None else fail_gt1,
         mig_layout=_layout(spec, model) if mode is SharingKind.MIG else (),
         fraction_policy=spec.gpu_scheduler_policy,
+        split_count=spec.device_split_count or DEFAULT_SPLIT_COUNT,
         vgpu_memory_mib=vgpu_memory,
     )
 

@@ -83,6 +83,10 @@ class ClusterState:
         # The sharing model: devices per node, MIG layouts per GPU, which GPUs take fractions.
         self.models: tuple[GpuModel | None, ...] = b.models
         self.gpu_fractional: BoolArray = b.gpu_fractional
+        #: Split devices per fractional GPU (the kubelet's count), and those no fraction holds:
+        #: every fraction on a GPU takes one (`gpuplane.sharing.devices`).
+        self.gpu_split: IntArray = b.gpu_split
+        self.gpu_free_split: IntArray = b.gpu_split.copy()
         self.mig_layouts: list[dict[int, MigLayout]] = b.mig_layouts
         self.devices: list[list[Device]] = b.devices
         #: Device id -> pod key, per node, for devices in use.
@@ -296,6 +300,9 @@ class ClusterState:
             # add.at, not +=: two replicas of one GPU in one binding must both count.
             np.add.at(self.gpu_free_milli[i], idx, sign * np.asarray(b.gpu_milli, dtype=np.int64))
             np.add.at(self.gpu_free_mem[i], idx, sign * np.asarray(b.gpu_memory_mib, np.int64))
+            if not b.devices:
+                # A fraction: one split device of each fractional GPU it shares.
+                np.add.at(self.gpu_free_split[i], idx, sign * self.gpu_fractional[i, idx])
         users = self.device_users[i]
         for device in b.devices:
             if sign < 0:

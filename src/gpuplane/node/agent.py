@@ -1,7 +1,8 @@
 """The node agent: discovery, labels, CDI specs, one device plugin per resource, and health.
 
-Start-up, in order: read the inventory from the backend; plan the node's devices under the
-sharing config (`gpuplane.node.devices`); write the GFD labels as an NFD feature file and the
+Start-up, in order: read the inventory from the backend; with API access, read the Node's
+labels (fractional GPUs are theirs to say); plan the node's devices under the sharing config
+(`gpuplane.node.devices`); write the GFD labels as an NFD feature file and the
 CDI spec, when asked; with API access, watch the pods bound to this node and keep the Node's
 labels (`gpuplane.node.apiserver`); serve one DevicePlugin per resource on its socket in the
 kubelet's directory; register each with the kubelet. Then two threads run until `stop()`:
@@ -14,7 +15,8 @@ kubelet's directory; register each with the kubelet. Then two threads run until 
   sockets and register again; while no kubelet answers it retries, with backoff.
 
 `stop()` stops both threads and the servers and removes the sockets, leaving the directory
-as it found it.
+as it found it. Should the Node's fractional sharing labels change, `replan` is set and
+`run()` returns, so that the agent is started afresh (the DaemonSet restarts it).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from gpuplane.errors import InputError, Location
 from gpuplane.node.allocate import CDI_STRATEGIES, AllocateOptions, DeviceListStrategy
-from gpuplane.node.apiserver import ApiAccess, NodeApi
+from gpuplane.node.apiserver import ApiAccess, NodeApi, read_node_labels
 from gpuplane.node.backend import Backend
 from gpuplane.node.cdi import cdi_spec, write_spec
 from gpuplane.node.devices import NodePlan, plan_node
@@ -45,7 +47,7 @@ from gpuplane.node.registration import (
     SocketIdentity,
     register,
 )
-from gpuplane.sharing import DevicePluginConfig
+from gpuplane.sharing import DevicePluginConfig, fractional_from_labels
 
 log = get_logger()
 
@@ -94,6 +96,8 @@ class NodeAgent:
         self.board: HealthBoard | None = None
         self.tracker: HealthTracker | None = None
         self.api: NodeApi | None = None
+        #: Set when the Node's labels ask for other sharing than the agent serves.
+        self.replan = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,7 +109,10 @@ class NodeAgent:
         inventory = self.backend.inventory()
         for warning in inventory.warnings:
             log_event(log, logging.WARNING, warning, backend=self.backend.name)
-        plan = plan_node(inventory, self.config)
+        fractional = None
+        if opts.api is not None:
+            fractional = fractional_from_labels(read_node_labels(opts.api))
+        plan = plan_node(inventory, self.config, fractional)
         self.plan = plan
         log_event(
             log,
@@ -133,7 +140,7 @@ class NodeAgent:
                 path = write_spec(cdi_spec(inventory), opts.cdi_dir)
             log_event(log, logging.INFO, "CDI spec written", file=str(path))
         if opts.api is not None:
-            self.api = NodeApi(opts.api, plan, node_labels(plan))
+            self.api = NodeApi(opts.api, plan, node_labels(plan), self._replan)
             self.api.start()
         assigned = self.api.assigned if self.api is not None else None
         uuids = [gpu.uuid for gpu in inventory.gpus]
@@ -185,13 +192,17 @@ class NodeAgent:
         self.backend.close()
 
     def run(self, until: threading.Event) -> None:
-        """Start, serve until `until` is set (by SIGTERM, say), then stop."""
+        """Start, serve until `until` is set (by SIGTERM, say) or `replan`, then stop."""
         try:
             self.start()
-            until.wait()
+            while not until.wait(self.options.poll_interval) and not self.replan.is_set():
+                pass
         finally:
             # Also after a failed start: servers already started must not leave sockets behind.
             self.stop()
+
+    def _replan(self) -> None:
+        self.replan.set()
 
     @property
     def sockets(self) -> dict[str, Path]:

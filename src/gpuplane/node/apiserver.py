@@ -1,5 +1,10 @@
 """The agent's API access, scoped to its node: the pods bound to it, and its own Node's labels.
 
+Before the devices are planned, `read_node_labels` reads the Node's labels once: whether its
+GPUs are fractional, and cut into how many split devices, is theirs to say (the labels the
+scheduler reads too). Should those labels change later, the agent is told (`on_replan`) and
+restarts, as the NVIDIA device plugin does when its config label changes.
+
 It runs an asyncio loop on a thread of its own (the device plugins are gRPC threads):
 
 * a reflector on the pods with `spec.nodeName=<node>` keeps the `PodBook` the plugins match
@@ -19,13 +24,16 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from lightkube.config.kubeconfig import SingleConfig
 
 from gpuplane import __version__
+from gpuplane.errors import InputError
 from gpuplane.live.kube import ApiStatusError, Kube, api_path
 from gpuplane.live.reflector import Backoff, EventType, Kind, Reflector, WatchEvent
 from gpuplane.node.assigned import DEFAULT_WAIT_S, AssignedDevices
@@ -33,6 +41,7 @@ from gpuplane.node.devices import NodePlan
 from gpuplane.node.logs import get_logger, log_event
 from gpuplane.node.pod_book import PodBook, PodKey
 from gpuplane.objects.assignment import ALLOCATED, ALLOCATED_ANNOTATION
+from gpuplane.sharing import GpuSharing, SharingKind, fractional_from_labels
 
 log = get_logger()
 
@@ -74,12 +83,70 @@ def label_patch(node: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str,
     return {"metadata": patch} if patch else None
 
 
+def read_node_labels(access: ApiAccess) -> dict[str, str]:
+    """The Node's labels as they are now; retried with backoff for up to sync_timeout_s."""
+    return asyncio.run(_read_node_labels(access))
+
+
+async def _read_node_labels(access: ApiAccess) -> dict[str, str]:
+    kube = Kube.connect(access.config)
+    kube.http.headers["User-Agent"] = USER_AGENT
+    rng = random.Random(access.seed)
+    deadline = time.monotonic() + access.sync_timeout_s
+    # A list by name, not a get: the agent's RBAC lists and watches its Node already.
+    path = api_path("", "v1", "nodes")
+    params = {"fieldSelector": f"metadata.name={access.node}"}
+    attempt = 0
+    try:
+        while True:
+            retry_after = None
+            try:
+                reply = await kube.http.get(path, params=params)
+                if reply.status_code == 200:
+                    return _labels_of(reply.json(), access.node)
+                status = ApiStatusError.from_reply(reply.status_code, reply.headers, reply.content)
+                error: Exception = status
+                retry_after = status.retry_after
+            except (httpx2.HTTPError, ValueError) as exc:
+                error = exc
+            wait = access.backoff.delay(attempt, rng, retry_after)
+            if time.monotonic() + wait > deadline:
+                raise InputError(
+                    f"cannot read Node {access.node!r} from the API server: {error}",
+                    hint="its labels say whether the GPUs are shared by fraction",
+                )
+            attempt += 1
+            await asyncio.sleep(wait)
+    finally:
+        await kube.aclose()
+
+
+def _labels_of(node_list: Mapping[str, Any], node: str) -> dict[str, str]:
+    items = node_list.get("items") or []
+    if not items:
+        # The kubelet registers its Node before any pod runs here, so this is a test bench or
+        # a wrong NODE_NAME: serve the config's sharing; should the Node appear with other
+        # labels, the watch restarts the agent (`NodeApi._check_sharing`).
+        log_event(log, logging.WARNING, "no such Node; serving without its labels", node=node)
+        return {}
+    return dict((items[0].get("metadata") or {}).get("labels") or {})
+
+
 class NodeApi:
     """The pod watch, the allocated marks and the Node's labels, on a thread of their own."""
 
-    def __init__(self, access: ApiAccess, plan: NodePlan, labels: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        access: ApiAccess,
+        plan: NodePlan,
+        labels: Mapping[str, str],
+        on_replan: Callable[[], None] | None = None,
+    ) -> None:
         self.access = access
         self.labels = dict(labels)
+        #: What the plan took from the Node's labels; a change calls `on_replan` (once).
+        self._fractional = _fractional_of(plan)
+        self._on_replan = on_replan
         self.book = PodBook(plan, access.node)
         self.assigned = AssignedDevices(self.book, self._mark_allocated, access.wait_s)
         self._thread: threading.Thread | None = None
@@ -178,6 +245,27 @@ class NodeApi:
         assert self._node_changed is not None
         self._node = None if event.type is EventType.DELETED else event.obj
         self._node_changed.set()
+        if self._node is not None:
+            self._check_sharing(self._node)
+
+    def _check_sharing(self, node: Mapping[str, Any]) -> None:
+        """Ask for a restart when the Node's labels now say other fractional sharing."""
+        labels = (node.get("metadata") or {}).get("labels") or {}
+        try:
+            wanted = fractional_from_labels(labels)
+        except InputError as exc:
+            log_event(log, logging.WARNING, "the Node's sharing labels are invalid", error=str(exc))
+            return
+        if wanted == self._fractional or self._on_replan is None:
+            return
+        log_event(
+            log,
+            logging.WARNING,
+            "the Node's fractional sharing labels changed; restarting to advertise them",
+            node=self.access.node,
+        )
+        on_replan, self._on_replan = self._on_replan, None
+        on_replan()
 
     async def _keep_labels(self) -> None:
         """Patch the Node whenever it does not carry the agent's labels; retry with backoff."""
@@ -241,3 +329,8 @@ class NodeApi:
             )
             return
         log_event(log, logging.INFO, "pod allocated", pod=f"{key[0]}/{key[1]}", uid=uid)
+
+
+def _fractional_of(plan: NodePlan) -> GpuSharing | None:
+    default = plan.sharing.default
+    return default if default.kind is SharingKind.FRACTIONAL else None

@@ -7,7 +7,13 @@ kubelet will know it by, as the NVIDIA device plugin names them:
 
 * a whole GPU: its UUID (GPU-...),
 * a time-slicing or MPS replica: "<GPU UUID>::<replica>",
-* a MIG device: its MIG UUID (MIG-...).
+* a MIG device: its MIG UUID (MIG-...),
+* a split device of a fractional GPU: "<GPU UUID>::<index>", its split count of them per GPU
+  (`gpuplane.sharing.kubelet_devices`).
+
+Whether the GPUs are fractional is the Node's labels' to say (gpuplane.io/sharing and
+gpuplane.io/device-split-count, the labels the scheduler reads), not the device plugin
+config's: the agent reads them from its Node when it has API access.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from gpuplane.catalog import GpuModel, lookup
 from gpuplane.errors import InputError, ManifestError
 from gpuplane.node.backend import BackendError, Gpu, Inventory, MigDevice
 from gpuplane.sharing import (
+    REPLICA_SEPARATOR,
     Device,
     DevicePluginConfig,
+    GpuSharing,
     MigLayout,
     NodeSharing,
     SharingKind,
     advertised,
+    kubelet_devices,
     node_devices,
     resolve_uuids,
     sanitise,
@@ -40,7 +49,6 @@ _FAMILIES = {
     10: "blackwell",
     12: "blackwell",
 }
-REPLICA_SEPARATOR = "::"
 
 
 @dataclass(frozen=True)
@@ -92,13 +100,36 @@ class NodePlan:
         return dict(sorted(advertised([d.device for d in self.devices]).items()))
 
 
-def plan_node(inventory: Inventory, config: DevicePluginConfig | None = None) -> NodePlan:
-    """The devices this node advertises; InputError when the node cannot be served as asked."""
+def plan_node(
+    inventory: Inventory,
+    config: DevicePluginConfig | None = None,
+    fractional: GpuSharing | None = None,
+) -> NodePlan:
+    """The devices this node advertises; InputError when the node cannot be served as asked.
+
+    `fractional` is the fractional sharing the Node's labels ask for (None: not fractional).
+    """
     model = node_model(inventory)
     sharing, layouts = node_sharing(inventory, model, config)
+    if fractional is not None:
+        sharing = _fractional(sharing, fractional)
     count = len(inventory.gpus)
     devices = node_devices(sharing, count, model, model.memory_mib, layouts)
+    devices = kubelet_devices(devices, sharing)
     return NodePlan(inventory, model, sharing, tuple(_plugin_device(d, inventory) for d in devices))
+
+
+def _fractional(sharing: NodeSharing, fractional: GpuSharing) -> NodeSharing:
+    """The node's GPUs shared by fraction, refused where the config or MIG already shares them."""
+    taken = {sharing.default.kind} | {g.kind for g in sharing.per_gpu.values()}
+    if taken != {SharingKind.EXCLUSIVE}:
+        kinds = ", ".join(sorted(k.value for k in taken - {SharingKind.EXCLUSIVE}))
+        raise InputError(
+            f"the Node's labels ask for fractional GPUs, but its GPUs are already shared ({kinds})",
+            hint="remove gpuplane.io/sharing from the Node, or the sharing from the device "
+            "plugin config and MIG mode from its GPUs",
+        )
+    return NodeSharing(fractional, mig_strategy=sharing.mig_strategy)
 
 
 def node_model(inventory: Inventory) -> GpuModel:

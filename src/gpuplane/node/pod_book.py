@@ -9,8 +9,9 @@ container of a pod is served the pod is marked allocated and never matched again
 A pod's device assignment (`gpuplane.objects.assignment`) names brain devices for the whole
 pod; here it is cut into one `Share` per container and resource, in container order, each
 device turned into the kubelet device IDs it may be served with: exactly one for whole GPUs,
-MIG devices and replicas; for a fraction (a GPU index with milli-GPU and memory, no device),
-any device of the resource on that GPU (the whole GPU, or any free replica of it).
+MIG devices and replicas; any split device of the GPU for a whole fractional GPU; for a
+fraction (a GPU index with milli-GPU and memory, no device), any device of the resource on
+that GPU (any of its split devices the kubelet still has free).
 """
 
 from __future__ import annotations
@@ -101,7 +102,11 @@ class PodBook:
 
     def __init__(self, plan: NodePlan, node: str) -> None:
         self.node = node
-        self._by_brain = {d.device.id: d for d in plan.devices}
+        #: The scheduler's device id -> the kubelet devices that serve it (several for a
+        #: fractional GPU, cut into split devices).
+        self._by_brain: dict[str, list[PluginDevice]] = {}
+        for d in plan.devices:
+            self._by_brain.setdefault(d.device.scheduler_id, []).append(d)
         self._by_gpu: dict[tuple[str, int], list[PluginDevice]] = {}
         for d in plan.devices:
             self._by_gpu.setdefault((d.resource, d.gpu.index), []).append(d)
@@ -182,27 +187,27 @@ class PodBook:
         asks: list[tuple[str, str, int]],
     ) -> tuple[Share, ...]:
         if assignment.devices:
-            chosen = []
+            chosen: list[tuple[str, list[PluginDevice]]] = []
             for brain in assignment.devices:
-                device = self._by_brain.get(brain)
-                if device is None:
+                devices = self._by_brain.get(brain)
+                if devices is None:
                     raise InputError(f"device {brain} is not advertised on this node")
-                chosen.append(device)
+                chosen.append((brain, devices))
             shares = []
             for container, resource, count in asks:
-                mine = [d for d in chosen if d.resource == resource][:count]
-                for d in mine:
-                    chosen.remove(d)
+                mine = [c for c in chosen if c[1][0].resource == resource][:count]
+                for c in mine:
+                    chosen.remove(c)
                 if len(mine) != count:
                     raise InputError(
                         f"container {container} asks {count} {resource}, the assignment "
                         f"holds {len(mine)}"
                     )
-                exact = tuple((d.id,) for d in mine)
-                names = tuple(d.device.id for d in mine)
-                shares.append(Share(key, uid, container, resource, exact, names))
+                served_by = tuple(tuple(d.id for d in devices) for _, devices in mine)
+                names = tuple(brain for brain, _ in mine)
+                shares.append(Share(key, uid, container, resource, served_by, names))
             if chosen:
-                left = ", ".join(d.device.id for d in chosen)
+                left = ", ".join(brain for brain, _ in chosen)
                 raise InputError(f"no container asks for the assigned device(s) {left}")
             return tuple(shares)
         entries = list(

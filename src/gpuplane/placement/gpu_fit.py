@@ -7,10 +7,12 @@ more than one replica (the device plugin's failRequestsGreaterThanOne) refuses b
 Dynamic-MIG nodes also count the instances they could create by reshaping idle GPUs.
 
 Fractions (HAMi, KAI) are checked GPU by GPU over the GPUs in fractional mode: each needs
-`milli` free compute and its memory free. Memory is what the user named (MiB or percent);
-when only compute was named, the fraction takes the same fraction of the GPU's memory
-(rounded down, so that compute shares summing to a whole GPU also fit its memory), so that
-neither can be oversubscribed by the other's pods. Unhealthy GPUs take no new work.
+`milli` free compute, its memory free and one of the GPU's split devices (the kubelet hands
+each pod on a fractional GPU one: `gpuplane.sharing.devices`). Memory is what the user named
+(MiB or percent); when only compute was named, the fraction takes the same fraction of the
+GPU's memory (rounded down, so that compute shares summing to a whole GPU also fit its
+memory), so that neither can be oversubscribed by the other's pods. Unhealthy GPUs take no
+new work.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gpuplane.placement.assign import (
 from gpuplane.sharing import gpu_devices
 
 NO_FRACTIONAL_GPUS = "node(s) had no GPUs shared by fraction"
+NO_SPLIT_DEVICE = "node(s) had no GPU with a split device left (deviceSplitCount)"
 ONE_REPLICA_ONLY = (
     "node(s) refuse requests for more than one shared GPU (failRequestsGreaterThanOne)"
 )
@@ -95,6 +98,7 @@ class GpuFit:
             self._usable = (
                 s.gpu_fractional
                 & s.gpu_healthy
+                & (s.gpu_free_split > 0)
                 & (s.gpu_free_milli >= req.milli)
                 & (s.gpu_free_mem >= self.need_memory())
             )
@@ -129,17 +133,20 @@ class GpuFit:
         req, s = self.request, self.state
         fractional, healthy = s.gpu_fractional[ix], s.gpu_healthy[ix]
         has_fractional = fractional.any(axis=1)
-        compute = fractional & healthy & (s.gpu_free_milli[ix] >= req.milli)
+        open_ = fractional & (s.gpu_free_split[ix] > 0)
+        compute = open_ & healthy & (s.gpu_free_milli[ix] >= req.milli)
         if isinstance(ix, slice):
             usable = self.usable()
         else:
             usable = compute & (s.gpu_free_mem[ix] >= self._need_memory_of(s.gpu_mem_total[ix]))
         fits = usable.sum(axis=1) >= req.count
+        open_ok = open_.sum(axis=1) >= req.count
         compute_ok = compute.sum(axis=1) >= req.count
         short = ~fits & has_fractional
         return [
             (NO_FRACTIONAL_GPUS, ~has_fractional),
-            ("Insufficient GPU compute share", short & ~compute_ok),
+            (NO_SPLIT_DEVICE, short & ~open_ok),
+            ("Insufficient GPU compute share", short & open_ok & ~compute_ok),
             ("Insufficient GPU memory", short & compute_ok),
         ]
 

@@ -26,21 +26,25 @@ file:line errors, is `gpuplane.objects`' business; the cluster spec's `sharing:`
 """
 
 from gpuplane.sharing.devices import (
+    REPLICA_SEPARATOR,
     WHOLE_MILLI,
     Device,
     MigLayout,
     advertised,
     gpu_devices,
     initial_layout,
+    kubelet_devices,
     mig_resource,
     node_devices,
     replica_count,
 )
 from gpuplane.sharing.labels import gfd_labels, gpu_mode, product_name, resource_label, sanitise
 from gpuplane.sharing.modes import (
+    DEFAULT_SPLIT_COUNT,
     EXCLUSIVE,
     EXCLUSIVE_NODE,
     ISOLATION,
+    MAX_SPLIT_COUNT,
     FractionPolicy,
     GpuSharing,
     Isolation,
@@ -65,6 +69,7 @@ from gpuplane.sharing.plugin_config import (
     SharingConfig,
 )
 from gpuplane.sharing.read_labels import (
+    fractional_from_labels,
     physical_gpu_count,
     product_model,
     renamed_resource,
@@ -73,9 +78,12 @@ from gpuplane.sharing.read_labels import (
 
 __all__ = [
     "DEFAULT_CONFIG_NAME",
+    "DEFAULT_SPLIT_COUNT",
     "EXCLUSIVE",
     "EXCLUSIVE_NODE",
     "ISOLATION",
+    "MAX_SPLIT_COUNT",
+    "REPLICA_SEPARATOR",
     "WHOLE_MILLI",
     "Device",
     "DevicePluginConfig",
@@ -92,10 +100,12 @@ __all__ = [
     "advertised",
     "apply_config",
     "check_replicas",
+    "fractional_from_labels",
     "gfd_labels",
     "gpu_devices",
     "gpu_mode",
     "initial_layout",
+    "kubelet_devices",
     "labels_decide",
     "mig_resource",
     "node_devices",

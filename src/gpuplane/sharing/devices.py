@@ -13,12 +13,18 @@ takes a nominal share of that GPU's compute (milli-GPU) and memory (MiB) while i
 
 The same function serves the scheduler (what it may place, `gpuplane.cluster`) and the node
 agent (what it advertises, `gpuplane.node`), so the two can never disagree.
+
+A fractional GPU is one device to the scheduler (a whole-GPU pod takes it, and only while no
+fraction is on the GPU) but `split_count` devices to the kubelet (`kubelet_devices`), as HAMi
+advertises them: the kubelet hands each pod on the GPU, fraction or whole, one of them, and
+admits no more pods asking nvidia.com/gpu than the node advertises. The scheduler counts the
+split devices a GPU has left (`ClusterState.gpu_free_split`) so that it never places more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from gpuplane.catalog import GpuModel, pack
 from gpuplane.catalog.resources import GPU
@@ -26,6 +32,8 @@ from gpuplane.catalog.resources import mig_resource as _mixed_resource
 from gpuplane.sharing.modes import GpuSharing, MigStrategy, NodeSharing, SharingKind
 
 WHOLE_MILLI = 1000
+#: Between a device's id and the index of a replica or split device cut from it.
+REPLICA_SEPARATOR = "::"
 
 #: A MIG GPU's instances as (profile, first memory slice), in the order they were made.
 MigLayout = tuple[tuple[str, int], ...]
@@ -44,6 +52,13 @@ class Device:
     replica: int | None = None
     mig_profile: str | None = None
     mig_start: int | None = None
+    #: For a split device of a fractional GPU: the scheduler's device it is cut from.
+    split_of: str | None = None
+
+    @property
+    def scheduler_id(self) -> str:
+        """The id the scheduler names this device by in a pod's assignment."""
+        return self.split_of or self.id
 
 
 def mig_resource(profile: str, strategy: MigStrategy) -> str:
@@ -86,8 +101,9 @@ def gpu_devices(
         return out
     replicas = replica_count(sharing, memory_mib)
     each = memory_mib // replicas if kind is not SharingKind.VGPU else sharing.vgpu_memory_mib
+    milli = WHOLE_MILLI // replicas
     return [
-        Device(f"gpu{gpu}::{k}", sharing.resource, gpu, kind, WHOLE_MILLI // replicas, each, k)
+        Device(f"gpu{gpu}{REPLICA_SEPARATOR}{k}", sharing.resource, gpu, kind, milli, each, k)
         for k in range(replicas)
     ]
 
@@ -125,6 +141,19 @@ def node_devices(
         if layout is None:
             layout = initial_layout(model, gpu_sharing)
         out += gpu_devices(gpu, gpu_sharing, model, memory_mib, sharing.mig_strategy, layout)
+    return out
+
+
+def kubelet_devices(devices: Iterable[Device], sharing: NodeSharing) -> list[Device]:
+    """The devices as the kubelet counts them: each fractional GPU cut into its split count."""
+    out: list[Device] = []
+    for device in devices:
+        if device.kind is not SharingKind.FRACTIONAL:
+            out.append(device)
+            continue
+        for k in range(sharing.for_gpu(device.gpu).split_count):
+            split_id = f"{device.id}{REPLICA_SEPARATOR}{k}"
+            out.append(replace(device, id=split_id, replica=k, split_of=device.id))
     return out
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gpuplane.catalog.labels import (
+    DEVICE_SPLIT_COUNT,
     DYNAMIC_MIG,
     GPU_SCHEDULER_POLICY,
     MIG_CONFIG,
@@ -43,6 +44,7 @@ _SHARING_LABELS = frozenset(
         MIG_CONFIG,
         SHARING,
         GPU_SCHEDULER_POLICY,
+        DEVICE_SPLIT_COUNT,
         DYNAMIC_MIG,
     }
 )

@@ -39,6 +39,7 @@ from gpuplane.catalog.labels import (
     COMPUTE_MAJOR,
     COMPUTE_MINOR,
     COUNT,
+    DEVICE_SPLIT_COUNT,
     DYNAMIC_MIG,
     FAMILY,
     GPU_MODE,
@@ -162,6 +163,7 @@ def gfd_labels(
     if sharing.default.kind is SharingKind.FRACTIONAL:
         labels[SHARING] = SHARING_FRACTIONAL
         labels[GPU_SCHEDULER_POLICY] = sharing.default.fraction_policy.value
+        labels[DEVICE_SPLIT_COUNT] = str(sharing.default.split_count)
     if sharing.dynamic_mig:
         labels[DYNAMIC_MIG] = "true"
     return labels

@@ -79,12 +79,21 @@ ISOLATION: Mapping[SharingKind, Isolation] = {
 }
 
 
+#: Devices a fractional GPU is advertised as unless configured (HAMi's deviceSplitCount default).
+DEFAULT_SPLIT_COUNT = 10
+#: The most a split count may be: one device per milli-GPU.
+MAX_SPLIT_COUNT = 1000
+
+
 @dataclass(frozen=True)
 class GpuSharing:
     """How one GPU is shared. Fields that do not apply to `kind` keep their defaults.
 
     `resource` is the extended resource the GPU's devices are advertised as: nvidia.com/gpu,
     or a renamed one (renameByDefault makes it nvidia.com/gpu.shared), or the vGPU type.
+    `split_count` is how many devices a fractional GPU is advertised as (HAMi's
+    deviceSplitCount): the kubelet hands every pod on the GPU one of them, so at most that
+    many pods share it.
     """
 
     kind: SharingKind = SharingKind.EXCLUSIVE
@@ -93,6 +102,7 @@ class GpuSharing:
     fail_requests_greater_than_one: bool = False
     mig_layout: tuple[str, ...] = ()
     fraction_policy: FractionPolicy = FractionPolicy.BINPACK
+    split_count: int = DEFAULT_SPLIT_COUNT
     vgpu_memory_mib: int = 0
 
     @property

@@ -16,7 +16,9 @@ Labels are read as GPU Feature Discovery and the GPU Operator write them (see
   all-1g.10gb.me, all-disabled) gives it where GFD's labels do not, and only once
   nvidia.com/mig.config.state, when present, is "success".
 * gpuplane's own: gpuplane.io/sharing (fractional | exclusive),
-  gpuplane.io/gpu-scheduler-policy (binpack | spread) and gpuplane.io/dynamic-mig ("true").
+  gpuplane.io/gpu-scheduler-policy (binpack | spread), gpuplane.io/device-split-count (the
+  devices each fractional GPU is advertised as, HAMi's deviceSplitCount, default 10) and
+  gpuplane.io/dynamic-mig ("true").
 
 Labels describe every GPU of a node alike, except what GFD's counts imply; per-GPU modes come
 from a cluster spec or from the `devices` of a device plugin config (`plugin_apply`). The MIG
@@ -30,6 +32,7 @@ from collections.abc import Mapping
 from gpuplane.catalog import GpuModel
 from gpuplane.catalog.labels import (
     COUNT,
+    DEVICE_SPLIT_COUNT,
     DYNAMIC_MIG,
     GPU_SCHEDULER_POLICY,
     MIG_CONFIG_DISABLED,
@@ -47,7 +50,9 @@ from gpuplane.catalog.resources import GPU, GPU_SHARED, MIG_PREFIX
 from gpuplane.errors import Location
 from gpuplane.sharing.label_view import MIG_RESOURCE_LABEL, PRODUCT_PATTERN, LabelView
 from gpuplane.sharing.modes import (
+    DEFAULT_SPLIT_COUNT,
     EXCLUSIVE,
+    MAX_SPLIT_COUNT,
     FractionPolicy,
     GpuSharing,
     MigStrategy,
@@ -146,11 +151,25 @@ def physical_gpu_count(
     nvidia.com/gpu.count is the physical count, except under single (MIG devices again) and
     before GFD moved into the device plugin (v0.15), when it too was multiplied by the
     replicas and there was no sharing-strategy label. An exclusive node keeps allocatable,
-    which leaves out unhealthy GPUs where the label would not.
+    which leaves out unhealthy GPUs where the label would not. A fractional node advertises
+    each GPU as its split count of devices.
     """
     view = LabelView(labels, where, lines or {})
     allocatable = advertised.get(GPU, 0)
     count = view.whole(COUNT)
+    fractional = fractional_sharing(view)
+    if fractional is not None and (view.whole(REPLICAS) or 1) == 1:
+        # Each GPU is advertised as split_count devices; GFD's count is the physical one.
+        if count is not None:
+            return count
+        if allocatable % fractional.split_count:
+            raise view.error(
+                SHARING,
+                f"a fractional node advertises each GPU as {fractional.split_count} devices "
+                f"(its split count), but {GPU} is {allocatable}, not a multiple of that",
+                hint=f"set {COUNT} to the node's GPUs, or {GPU} to GPUs x split count",
+            )
+        return allocatable // fractional.split_count
     product = view.product()
     if product is not None and product.group("mig"):
         per_gpu = len(single_layout(view, model, product.group("mig"), gpu_count=0))
@@ -184,12 +203,7 @@ def _gpu_sharing(view: LabelView, model: GpuModel | None, renamed_to: str) -> Gp
     strategy = view.choice(SHARING_STRATEGY, sorted(_STRATEGIES))
     product = view.product()
     shared = product is not None and bool(product.group("shared"))
-    mode = view.choice(SHARING, (SHARING_FRACTIONAL, SHARING_EXCLUSIVE))
-    policy = view.choice(GPU_SCHEDULER_POLICY, [p.value for p in FractionPolicy])
-    if policy is not None and mode != SHARING_FRACTIONAL:
-        raise view.error(
-            GPU_SCHEDULER_POLICY, f"applies to fractional nodes only ({SHARING}: fractional)"
-        )
+    fractional = fractional_sharing(view)
     kind: SharingKind | None = None
     if strategy in (SharingKind.TIME_SLICING, SharingKind.MPS):
         if replicas is None or replicas < 2:
@@ -213,12 +227,10 @@ def _gpu_sharing(view: LabelView, model: GpuModel | None, renamed_to: str) -> Gp
             f"ends in {SHARED_SUFFIX}, which GFD adds only when nvidia.com/gpu is replicated, "
             f"but {REPLICAS} is {replicas}",
         )
-    if mode == SHARING_FRACTIONAL:
+    if fractional is not None:
         if kind is not None:
             raise view.error(SHARING, f"fractional GPUs cannot also be {kind} ({REPLICAS})")
-        return GpuSharing(
-            kind=SharingKind.FRACTIONAL, fraction_policy=FractionPolicy(policy or "binpack")
-        )
+        return fractional
     if kind is None or replicas is None:
         return EXCLUSIVE
     check_replicas(kind, replicas, model, view.at(REPLICAS))
@@ -229,3 +241,29 @@ def _gpu_sharing(view: LabelView, model: GpuModel | None, renamed_to: str) -> Gp
         # The labels do not say; these are the plugin's defaults (MPS refuses, v0.15 on).
         fail_requests_greater_than_one=kind is SharingKind.MPS,
     )
+
+
+def fractional_sharing(view: LabelView) -> GpuSharing | None:
+    """The fractional sharing gpuplane's labels set, or None when the node is not fractional."""
+    mode = view.choice(SHARING, (SHARING_FRACTIONAL, SHARING_EXCLUSIVE))
+    policy = view.choice(GPU_SCHEDULER_POLICY, [p.value for p in FractionPolicy])
+    split = view.whole(DEVICE_SPLIT_COUNT)
+    for name, value in ((GPU_SCHEDULER_POLICY, policy), (DEVICE_SPLIT_COUNT, split)):
+        if value is not None and mode != SHARING_FRACTIONAL:
+            raise view.error(name, f"applies to fractional nodes only ({SHARING}: fractional)")
+    if mode != SHARING_FRACTIONAL:
+        return None
+    if split is not None and not 1 <= split <= MAX_SPLIT_COUNT:
+        raise view.error(DEVICE_SPLIT_COUNT, f"must be 1 to {MAX_SPLIT_COUNT}, got {split}")
+    return GpuSharing(
+        kind=SharingKind.FRACTIONAL,
+        fraction_policy=FractionPolicy(policy or FractionPolicy.BINPACK),
+        split_count=DEFAULT_SPLIT_COUNT if split is None else split,
+    )
+
+
+def fractional_from_labels(
+    labels: Mapping[str, str], where: Location | None = None
+) -> GpuSharing | None:
+    """A node's fractional sharing from its labels alone (what the node agent reads)."""
+    return fractional_sharing(LabelView(labels, where))

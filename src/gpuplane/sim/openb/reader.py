@@ -38,7 +38,7 @@ from gpuplane.objects.scheduling import (
     NodeSelectorTerm,
     SelectorOperator,
 )
-from gpuplane.sharing import GpuSharing, NodeSharing, SharingKind, gfd_labels
+from gpuplane.sharing import MAX_SPLIT_COUNT, GpuSharing, NodeSharing, SharingKind, gfd_labels
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
@@ -76,8 +76,10 @@ PAPER_TRACES = (
     "multigpu50",
 )
 
-#: How openb nodes share their GPUs: the scheduler splits each GPU by milli-GPU.
-OPENB_SHARING = NodeSharing(GpuSharing(SharingKind.FRACTIONAL))
+#: How openb nodes share their GPUs: the scheduler splits each GPU by milli-GPU. The paper's
+#: simulator caps tasks per GPU by milli-GPU alone (the smallest share is 50m, 20 per GPU), so
+#: the split count is the most there is and never binds, unlike HAMi's default of 10.
+OPENB_SHARING = NodeSharing(GpuSharing(SharingKind.FRACTIONAL, split_count=MAX_SPLIT_COUNT))
 
 
 def pod_list_file(data_dir: str | Path, trace: str) -> Path:
