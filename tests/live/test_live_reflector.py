@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakeapi import FakeApiServer, Fault
-from live_helpers import PODS, create, fake_http, node, pod
+from live_helpers import PODS, create, fake_http, node, pod, run
 from reflector_helpers import MERGE, Mirror, Recorder, act, converged, reflect, run_step, wait_until
 
-from gpuplane.live.reflector import Backoff, Kind, Reflector
+from gpuplane.live.kube import Kube, load_config
+from gpuplane.live.reflector import NOT_SERVED_RECHECK_S, Backoff, Kind, Reflector
 
 CHURN = [
     ("create", "p1", None),
@@ -144,6 +146,33 @@ def test_429_and_500_back_off_honouring_retry_after(fake: FakeApiServer, tmp_pat
     assert expected[2] >= backoff.base_s * backoff.factor**2  # grew exponentially
     assert fake.faults.pending() == 0
     http.close()
+
+
+def test_a_kind_not_served_is_logged_once_and_looked_for_slowly(
+    fake: FakeApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PodGroup CRD that is not installed answers 404: one line says so, not one per retry."""
+    kube = Kube.connect(load_config(fake.write_kubeconfig(tmp_path / "config")))
+    sleep = Recorder()
+    widgets = Kind("example.com", "v1", "widgets")
+
+    async def main() -> None:
+        reflector = Reflector(kube.http, widgets, Mirror(), random.Random(1), sleep=sleep)
+        task = asyncio.create_task(reflector.run())
+        await wait_until(lambda: len(sleep.delays) >= 4)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await kube.aclose()
+        assert not reflector.synced.is_set()
+
+    with caplog.at_level(logging.INFO, logger="gpuplane.live"):
+        run(main(), timeout=10)
+    assert set(sleep.delays) == {NOT_SERVED_RECHECK_S}
+    said = [r.getMessage() for r in caplog.records if "widgets" in r.getMessage()]
+    assert said == [
+        "/apis/example.com/v1/widgets: not served by this API server (is its CRD installed?); "
+        "looking again every 60 s"
+    ]
 
 
 def test_backoff_is_capped_and_jittered() -> None:

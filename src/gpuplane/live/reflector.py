@@ -93,6 +93,10 @@ class Backoff:
         return wait
 
 
+#: How often a kind the API server does not serve (404: a CRD not installed) is looked for.
+NOT_SERVED_RECHECK_S = 60.0
+
+
 class GoneError(Exception):
     """The watch's version was compacted away (410 Gone): only a relist can continue."""
 
@@ -131,6 +135,7 @@ class Reflector:
     relists: int = 0
     delays: list[float] = field(default_factory=list)
     _healthy: bool = field(default=False, init=False, repr=False)
+    _absent: bool = field(default=False, init=False, repr=False)
 
     async def run(self) -> None:
         attempt = 0
@@ -151,6 +156,20 @@ class Reflector:
                 self.resource_version = None
                 continue
             except ApiStatusError as err:
+                if err.code == 404 and self.resource_version is None:
+                    # The kind is not served (a CRD not installed): say so once, look again
+                    # now and then, and log nothing more until it appears.
+                    if not self._absent:
+                        log.info(
+                            "%s: not served by this API server (is its CRD installed?); "
+                            "looking again every %.0f s",
+                            self.kind.path,
+                            NOT_SERVED_RECHECK_S,
+                        )
+                    self._absent = True
+                    self.delays.append(NOT_SERVED_RECHECK_S)
+                    await self.sleep(NOT_SERVED_RECHECK_S)
+                    continue
                 log.warning("%s: API error %s", self.kind.plural, err)
                 retry_after = err.retry_after
             except (httpx2.HTTPError, ValueError) as err:
@@ -180,6 +199,9 @@ class Reflector:
                 break
             params = {"limit": str(self.page_size), "continue": str(token)}
         self.relists += 1
+        if self._absent:
+            log.info("%s: now served", self.kind.path)
+            self._absent = False
         for key, obj in listed.items():
             old = self.store.get(key)
             if old is None:
