@@ -216,6 +216,29 @@ def test_release_on_cancel_hands_over_at_once(fake: FakeApiServer) -> None:
     assert (spec["holderIdentity"], spec["leaseTransitions"]) == ("b", 1)
 
 
+def test_release_after_a_conflict_reads_the_lease_again_and_still_hands_over(
+    fake: FakeApiServer,
+) -> None:
+    """A renewal cancelled in flight may land after all, leaving the release's version stale:
+    its 409 is answered by reading the lease again, not by leaving the lease held."""
+    slow = ElectionTimings(lease_duration_s=30.0, renew_deadline_s=10.0, retry_period_s=0.1)
+
+    async def scenario() -> None:
+        async with client(fake) as http:
+            a = candidate(http, "a", slow, release_on_cancel=True)
+            a.start()
+            await wait_until(a.elector.is_leader, timeout=10.0)
+            fake.add_fault(Fault("update", "status", plural="leases", code=409))
+            assert a.task is not None
+            a.task.cancel()
+            await asyncio.gather(a.task, return_exceptions=True)
+            assert fake.faults.pending() == 0  # the conflict did happen
+
+    run(scenario())
+    spec = fake_http(fake).get(LEASE).json()["spec"]
+    assert spec.get("holderIdentity", "") == ""
+
+
 def test_a_leader_that_cannot_reach_the_api_steps_down_by_the_renew_deadline(
     fake: FakeApiServer,
 ) -> None:

@@ -323,12 +323,21 @@ class LeaderElector:
         now = micro_time(self.wall())
         assert self._observed is not None
         empty = LeaseRecord("", 1, now, now, self._observed.transitions)
+        version: str | None = self._resource_version
         try:
             async with asyncio.timeout(self.timings.renew_deadline_s):
-                if await self._write("PUT", empty, self._resource_version):
-                    self._observe(empty, self.clock())
-                    self._renewed_at = None
-                    log.info("released lease", extra=self._fields())
+                for _ in range(2):
+                    if await self._write("PUT", empty, version):
+                        self._observe(empty, self.clock())
+                        self._renewed_at = None
+                        log.info("released lease", extra=self._fields())
+                        return
+                    # 409: a renewal cancelled in flight may have landed after all. Read the
+                    # lease again and release it at its new version while it is still ours.
+                    lease = _json(await self.http.get(self.path))
+                    if LeaseRecord.from_spec(lease.get("spec") or {}).holder != self.identity:
+                        return
+                    version = str((lease.get("metadata") or {}).get("resourceVersion") or "")
         except (ApiStatusError, httpx2.HTTPError, TimeoutError) as err:
             log.warning("failed to release lease", extra=self._fields(err=str(err)))
 
