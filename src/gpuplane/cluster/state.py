@@ -170,10 +170,15 @@ class ClusterState:
             return
         free: dict[str, int] = dict.fromkeys(self.device_backed[i], 0)
         total = dict(free)
+        # `available` for each device, with the node's rows read once as Python lists (this
+        # runs on every reserve and release: numpy scalar indexing per device would dominate).
+        ok, free_milli = healthy.tolist(), self.gpu_free_milli[i].tolist()
+        free_mem, users = self.gpu_free_mem[i].tolist(), self.device_users[i]
         for d in self.devices[i]:
-            if healthy[d.gpu]:
+            g = d.gpu
+            if ok[g]:
                 total[d.resource] += 1
-                if self.available(i, d):
+                if d.id not in users and free_milli[g] >= d.milli and free_mem[g] >= d.memory_mib:
                     free[d.resource] += 1
         for name in self.device_backed[i]:
             col = self.ext_col[name]

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gpuplane.cluster.state import IntArray
+from gpuplane.cluster.state import BoolArray, IntArray
 from gpuplane.placement.framework import MAX_NODE_SCORE, Cycle
 from gpuplane.placement.scores.resource_allocation import (
     DEFAULT_WEIGHTS,
+    FloatArray,
     allocatable_and_requested,
     pod_request,
 )
@@ -43,14 +44,25 @@ class BalancedAllocationScore:
             present.append(has)
         if not fractions:
             return np.full(n, MAX_NODE_SCORE, dtype=np.int64)
-        frac = np.array(fractions, dtype=np.float64)
-        has = np.array(present, dtype=np.bool_)
-        count = has.sum(axis=0)
-        mean = np.where(has, frac, 0.0).sum(axis=0) / np.maximum(count, 1)
-        spread = np.where(has, (frac - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
-        std = np.where(count > 2, np.sqrt(spread), 0.0)
-        # Upstream's two-resource shortcut, |f1 - f2| / 2, bit for bit.
-        pair = (np.where(has, frac, -np.inf).max(axis=0) - np.where(has, frac, np.inf).min(axis=0))
-        std = np.where(count == 2, np.abs(pair) / 2, std)
+        if len(fractions) == 2:
+            # kube-scheduler's two-resource shortcut, |f1 - f2| / 2, bit for bit; with one
+            # resource or none present the deviation is 0. (The common case, in few numpy
+            # calls: it runs for every node that changed, on every cycle.)
+            both = present[0] & present[1]
+            std = np.where(both, np.abs(fractions[0] - fractions[1]) / 2, 0.0)
+        else:
+            std = _deviation(np.array(fractions, dtype=np.float64), np.array(present))
         result: IntArray = ((1 - std) * MAX_NODE_SCORE).astype(np.int64)
         return result
+
+
+def _deviation(frac: FloatArray, has: BoolArray) -> FloatArray:
+    """The standard deviation of each node's present fractions (rows: resources)."""
+    count = has.sum(axis=0)
+    mean = np.where(has, frac, 0.0).sum(axis=0) / np.maximum(count, 1)
+    spread = np.where(has, (frac - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1)
+    std: FloatArray = np.where(count > 2, np.sqrt(spread), 0.0)
+    # Upstream's two-resource shortcut, |f1 - f2| / 2, bit for bit.
+    pair = np.where(has, frac, -np.inf).max(axis=0) - np.where(has, frac, np.inf).min(axis=0)
+    out: FloatArray = np.where(count == 2, np.abs(pair) / 2, std)
+    return out
