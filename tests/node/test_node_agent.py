@@ -402,3 +402,32 @@ def test_an_unwritable_cdi_dir_is_reported_not_raised(kubelet_dir: Path, tmp_pat
         agent.run(threading.Event())
     assert caught.value.where is not None and caught.value.where.file == str(blocker)
     assert not list(kubelet_dir.glob("*.sock"))
+
+
+def test_many_list_and_watch_streams_never_starve_allocate(kubelet_dir: Path) -> None:
+    """Twelve extra ListAndWatch streams (the kubelet's is open too) used to take all eight
+    workers and leave Allocate waiting; now the oldest streams end for the new ones, and
+    Allocate answers at once."""
+    from gpuplane.node.plugin import MAX_STREAMS
+    from gpuplane.node.proto import api_pb2_grpc as api_grpc
+
+    with running(kubelet_dir, FOUR_A100) as (agent, kubelet, backend):
+        plugin = kubelet.plugin("nvidia.com/gpu")
+        channel = grpc.insecure_channel(f"unix://{agent.sockets['nvidia.com/gpu']}")
+        stub = api_grpc.DevicePluginStub(channel)
+        streams = [stub.ListAndWatch(api.Empty()) for _ in range(12)]
+        for stream in streams:
+            next(stream)  # each one opened and sent its list
+        uuid = backend.inventory().gpus[0].uuid
+        start = time.monotonic()
+        assert allocate_env(plugin, [uuid]) == {"NVIDIA_VISIBLE_DEVICES": uuid}
+        assert time.monotonic() - start < 2.0
+        # The oldest streams were ended for the newer ones: only MAX_STREAMS stay open.
+        ended = 0
+        for stream in streams[: 12 - MAX_STREAMS]:
+            assert list(stream) == []  # ends without another list (no error)
+            ended += 1
+        assert ended == 12 - MAX_STREAMS
+        for stream in streams:
+            stream.cancel()
+        channel.close()

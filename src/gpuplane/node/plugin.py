@@ -38,6 +38,12 @@ from gpuplane.sharing import NodeSharing
 
 #: How often a ListAndWatch stream checks that its kubelet is still there.
 _STREAM_CHECK = 0.5
+#: ListAndWatch streams served at once per resource. The kubelet keeps one; a restarted kubelet
+#: opens a new one before the old is noticed gone. A stream past this ends the oldest, so that
+#: streams never hold the workers the kubelet's Allocate calls need.
+MAX_STREAMS = 4
+#: Workers left for the unary calls (options, preferred allocation, Allocate) at all times.
+UNARY_WORKERS = 8
 
 log = get_logger()
 
@@ -102,6 +108,7 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
         self._stopping = stopping
         #: With API access: the scheduler's device choices; None answers as the NVIDIA plugin.
         self._assigned = assigned
+        self._streams = _Streams(MAX_STREAMS)
 
     def device_list(self) -> api.ListAndWatchResponse:
         """Every device of the resource with its health and NUMA node."""
@@ -126,6 +133,17 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
     def ListAndWatch(
         self, request: api.Empty, context: grpc.ServicerContext
     ) -> Iterator[api.ListAndWatchResponse]:
+        ended, evicted = self._streams.open()
+        if evicted:
+            self._board.wake()  # the oldest stream notices at once, not at its next check
+        try:
+            yield from self._list_and_watch(context, ended)
+        finally:
+            self._streams.close(ended)
+
+    def _list_and_watch(
+        self, context: grpc.ServicerContext, ended: threading.Event
+    ) -> Iterator[api.ListAndWatchResponse]:
         version = self._board.version
         last = self.device_list()
         log_event(
@@ -136,7 +154,7 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
             devices=len(self.devices),
         )
         yield last
-        while not self._stopping.is_set() and context.is_active():
+        while not self._stopping.is_set() and not ended.is_set() and context.is_active():
             new = self._board.wait(version, _STREAM_CHECK)
             if new == version:
                 continue
@@ -154,7 +172,8 @@ class DevicePluginService(api_grpc.DevicePluginServicer):
                     unhealthy=unhealthy,
                 )
                 yield current
-        log_event(log, logging.INFO, "ListAndWatch closed", resource=self.resource)
+        reason = "a newer stream took its place" if ended.is_set() else "closed"
+        log_event(log, logging.INFO, "ListAndWatch closed", resource=self.resource, why=reason)
 
     def GetPreferredAllocation(
         self, request: api.PreferredAllocationRequest, context: grpc.ServicerContext
@@ -245,8 +264,10 @@ class PluginServer:
         # A restart serves a new kubelet: streams to the old one need no grace period.
         self.stop(grace=0.0)
         self.socket.unlink(missing_ok=True)
-        # Each open ListAndWatch stream holds a worker; a kubelet keeps one per resource.
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        # Each open ListAndWatch stream holds a worker until it ends: MAX_STREAMS of them, plus
+        # the one that ends the oldest, leave UNARY_WORKERS for everything else.
+        workers = MAX_STREAMS + 1 + UNARY_WORKERS
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
         api_grpc.add_DevicePluginServicer_to_server(self.service, server)
         server.add_insecure_port(f"unix://{self.socket}")
         server.start()
@@ -263,3 +284,27 @@ class PluginServer:
     def serving(self) -> bool:
         """Whether the server runs and its socket file is still there."""
         return self._server is not None and self.socket.exists()
+
+
+class _Streams:
+    """The open ListAndWatch streams, oldest first; opening one past the limit ends the oldest."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._open: list[threading.Event] = []
+        self._lock = threading.Lock()
+
+    def open(self) -> tuple[threading.Event, bool]:
+        """A new stream's end signal, and whether an older stream was told to end for it."""
+        ended = threading.Event()
+        with self._lock:
+            self._open.append(ended)
+            evicted = self._open[: max(0, len(self._open) - self._limit)]
+            for oldest in evicted:
+                oldest.set()
+        return ended, bool(evicted)
+
+    def close(self, ended: threading.Event) -> None:
+        with self._lock:
+            if ended in self._open:
+                self._open.remove(ended)
