@@ -78,3 +78,19 @@ class UnknownGpuModelError(InputError):
 
 class ClusterSpecError(InputError):
     """A cluster spec file that does not validate."""
+
+
+#: The longest line an error shows; a longer one (a 5 MB value echoed back) keeps its ends.
+MAX_LINE = 400
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """Each line of `text` cut to about `limit` characters, saying how much was left out."""
+    lines = []
+    for line in text.split("\n"):
+        if len(line) > limit:
+            head, tail = line[: limit * 2 // 3], line[-(limit // 4) :]
+            left = len(line) - len(head) - len(tail)
+            line = f"{head} … ({left:,} characters left out) … {tail}"
+        lines.append(line)
+    return "\n".join(lines)

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from gpuplane.errors import InputError
+from gpuplane.errors import InputError, shorten
 
 app = typer.Typer(
     name="gpuplane",
@@ -28,9 +28,10 @@ def _root() -> None:
     # A callback keeps typer in sub-command mode even while only one verb exists.
 
 
-#: Results go to stdout; warnings and errors to stderr, so that output can be piped.
-out = Console()
-err = Console(stderr=True)
+#: Results go to stdout; warnings and errors to stderr, so that output can be piped. No emoji
+#: codes: "file.yaml:100: field" must not print as a 💯, nor a value holding ":x:" as ❌.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 if not out.is_terminal and "COLUMNS" not in os.environ:
     # Piped or in CI: rich would fall back to 80 columns and fold every table.
     out.width = 160
@@ -44,9 +45,16 @@ def fail_on_input_errors() -> Iterator[None]:
     try:
         yield
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        said = Text.assemble(("error:", "bold red"), " ", shorten(str(exc)))
+        err.print(said, highlight=False, soft_wrap=True)
         sys.exit(EXIT_INPUT_ERROR)
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    said = Text.assemble(("warning:", "yellow"), " ", shorten(message))
+    err.print(said, highlight=False, soft_wrap=True)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """User-supplied text for a table cell or a line: printed as is, never read as markup."""
+    return Text(str(value), style=style)

@@ -148,7 +148,9 @@ def labels(
         out.print(text, end="", highlight=False, markup=False, soft_wrap=True)
     else:
         write_atomic(output, text)
-        out.print(f"wrote {len(text.splitlines()) - 1} labels to {output}", highlight=False)
+        out.print(
+            f"wrote {len(text.splitlines()) - 1} labels to {output}", highlight=False, markup=False
+        )
 
 
 def _api_access(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from gpuplane.cli.app import out, warn
+from gpuplane.cli.app import out, plain, warn
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
@@ -60,24 +60,25 @@ def place(
             if mode is not None:
                 modes.add(mode)
             table.add_row(
-                pod.key,
-                pod.gpu.describe(),
-                decision.node,
+                plain(pod.key),
+                plain(pod.gpu.describe()),
+                plain(decision.node),
                 mode.value if mode else "-",
-                _devices(state, decision),
+                plain(_devices(state, decision)),
             )
             notes += [(pod.key, note) for note in decision.notes]
         else:
             table.add_row(
-                pod.key, pod.gpu.describe(), "[red]Pending[/]", "", "[red]unschedulable[/]"
+                plain(pod.key), plain(pod.gpu.describe()), plain("Pending", "red"), "",
+                plain("unschedulable", "red"),
             )
             refused.append((pod.key, decision.message))
     out.print(table)
     for key, note in notes:
-        out.print(f"[yellow]{escape(key)}[/]: {escape(note)}", highlight=False, soft_wrap=True)
+        out.print(Text.assemble((key, "yellow"), ": ", note), highlight=False, soft_wrap=True)
     # Reasons below the table, one line each, worded as kube-scheduler's FailedScheduling events.
     for key, message in refused:
-        out.print(f"[red]{escape(key)}[/]: {escape(message)}", highlight=False, soft_wrap=True)
+        out.print(Text.assemble((key, "red"), ": ", message), highlight=False, soft_wrap=True)
     placed = len(pods) - len(refused)
     out.print(f"{placed}/{len(pods)} pods placed, {len(refused)} unschedulable.")
     if modes - {SharingKind.EXCLUSIVE} or len(modes) > 1:
@@ -117,6 +118,6 @@ def _isolation_table(modes: set[SharingKind]) -> Table:
     for mode in SharingKind:
         if mode in modes:
             iso = ISOLATION[mode]
-            yes = {True: "yes", False: "[yellow]no[/]"}
+            yes = {True: plain("yes"), False: plain("no", "yellow")}
             table.add_row(mode.value, yes[iso.memory], yes[iso.fault], iso.compute, iso.note)
     return table

@@ -89,7 +89,7 @@ def openb(
         written.append(plot)
         out.print(_table(t, policies, mine, published))
     for path in written:
-        out.print(f"wrote {path}", highlight=False)
+        out.print(f"wrote {path}", highlight=False, markup=False)
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gpuplane.cli.app import err, out
+from gpuplane.cli.app import err, out, plain
 from gpuplane.sim.core.metrics import HOUR
 from gpuplane.sim.twin.comparison import (
     COLUMNS,
@@ -81,9 +81,14 @@ def simulate(
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return
     out.print(_table(twin, results, arrived))
-    out.print(f"Report: {path}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {path}", highlight=False, markup=False, soft_wrap=True)
     shown = out_dir / f"{twin.base.name}-<variant>.prom"
-    out.print(f"Control-plane metrics (Prometheus text): {shown}", highlight=False, soft_wrap=True)
+    out.print(
+        f"Control-plane metrics (Prometheus text): {shown}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _write_metrics(out_dir: Path, name: str, results: list[VariantResult]) -> dict[str, Path]:
@@ -112,7 +117,7 @@ def _table(twin: Twin, results: list[VariantResult], arrived: int) -> Table:
         table.add_column(header, justify="left" if c.key == "variant" else "right", no_wrap=True)
     for i, cells in enumerate(formatted_rows(rows)):
         table.add_row(
-            *(f"[bold green]{v}[/]" if (i, j) in best else v for j, v in enumerate(cells))
+            *(plain(v, "bold green" if (i, j) in best else "") for j, v in enumerate(cells))
         )
     return table
 
