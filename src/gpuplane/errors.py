@@ -23,7 +23,8 @@ class Location:
             path = f"{self.field}.{field}"
         else:
             path = f"{self.field or ''}{field}"
-        return replace(self, field=path, line=line if line is not None else self.line)
+        # The constructor, not dataclasses.replace: readers make one per field they read.
+        return Location(self.file, line if line is not None else self.line, path)
 
     def __str__(self) -> str:
         head = ""

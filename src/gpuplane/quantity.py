@@ -60,10 +60,30 @@ def parse_quantity(value: object, where: Location | None = None) -> Fraction:
     return parse_with_format(value, where)[0]
 
 
+#: Quantities already parsed: manifests repeat the same few ("8", "64Gi") thousands of times,
+#: and exact parsing with Fractions is the slowest part of reading a large file. Bounded.
+_PARSED: dict[tuple[type, object], tuple[Fraction, QuantityFormat]] = {}
+_PARSED_MAX = 4096
+
+
 def parse_with_format(
     value: object, where: Location | None = None
 ) -> tuple[Fraction, QuantityFormat]:
     """The quantity's value and the format Kubernetes keeps for it (and writes it back in)."""
+    kind = type(value)
+    if kind is int or (kind is str and len(value) <= 64):  # type: ignore[arg-type]
+        key = (kind, value)
+        parsed = _PARSED.get(key)
+        if parsed is None:
+            parsed = _parse(value, where)  # an error raises and is not remembered
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = parsed
+        return parsed
+    return _parse(value, where)
+
+
+def _parse(value: object, where: Location | None) -> tuple[Fraction, QuantityFormat]:
     if isinstance(value, bool) or value is None:
         raise QuantityError(f"{value!r} is not a quantity", where=where, hint=_HINT)
     if isinstance(value, int):

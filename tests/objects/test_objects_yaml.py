@@ -8,7 +8,8 @@ import pytest
 
 from gpuplane.errors import InputError, Location, ManifestError
 from gpuplane.objects import read_manifests, read_text
-from gpuplane.objects.yamlio import Field, YamlList, YamlMap, load_paths, load_text, locate
+from gpuplane.objects.yaml_load import load_paths, load_text
+from gpuplane.objects.yamlio import Field, YamlList, YamlMap, locate
 
 POD = """\
 apiVersion: v1
@@ -62,11 +63,13 @@ def test_malformed_yaml_names_file_line_and_problem_in_one_line() -> None:
     with pytest.raises(ManifestError) as err:
         load_text(text, "bad.yaml")
     first_line = str(err.value).splitlines()[0]
-    assert first_line.startswith("bad.yaml:5: invalid YAML: mapping values are not allowed here")
+    assert first_line.startswith("bad.yaml:5: invalid YAML: mapping values are not allowed")
 
 
 def test_unclosed_flow_mapping_is_located() -> None:
-    with pytest.raises(ManifestError, match=r"^pod\.yaml:4: invalid YAML: expected ',' or '}'"):
+    # libyaml says "did not find expected ..."; PyYAML's pure parser said "expected ...".
+    wording = r"^pod\.yaml:4: invalid YAML: (did not find )?expected ',' or '}'"
+    with pytest.raises(ManifestError, match=wording):
         read_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a\nspec:\n", "pod.yaml")
 
 
@@ -232,3 +235,40 @@ def test_the_same_object_twice_is_refused() -> None:
 def test_empty_input_reads_nothing() -> None:
     manifests = read_text("", "empty.yaml")
     assert manifests.pods == [] and manifests.warnings == []
+
+
+@pytest.mark.parametrize("depth", [101, 600, 100_000])
+def test_input_nested_too_deeply_is_an_error_not_a_recursion_error(depth: int) -> None:
+    text = "a: " + "[" * depth + "]" * depth + "\n"
+    with pytest.raises(ManifestError, match=r"^deep\.yaml:1: invalid YAML: .*nest"):
+        load_text(text, "deep.yaml")
+    load_text("a: " + "[" * 99 + "]" * 99 + "\n", "deep.yaml")  # the root map + 99 levels
+
+
+def test_a_control_character_is_located_on_its_line() -> None:
+    with pytest.raises(ManifestError, match=r"^ctl\.yaml:3: invalid YAML: control characters"):
+        load_text("a: 1\nb: 2\nc: x\x07y\n", "ctl.yaml")
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gpuplane.objects import yaml_load
+
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 2_000_000 + "\n")
+    monkeypatch.setattr(yaml_load, "MAX_FILE_BYTES", 1024 * 1024)
+    with pytest.raises(InputError, match=r"big\.yaml: is 2 MiB; YAML files are read up to 1 MiB"):
+        yaml_load.load_file(path)
+
+
+def test_progress_counts_every_byte_read_and_reports_along_the_way(tmp_path: Path) -> None:
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec: {containers: [{name: c}]}\n"
+    for f in range(2):
+        text = "---\n".join(pod % (f * 1200 + i) for i in range(1200))
+        (tmp_path / f"p{f}.yaml").write_text(text)
+    told: list[int] = []
+    read = read_manifests([tmp_path], progress=told.append)
+    assert len(read.pods) == 2400
+    assert sum(told) == sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert len(told) >= 6 and all(n >= 0 for n in told)  # 2 per file along the way, 1 at the end

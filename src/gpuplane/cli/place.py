@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gpuplane.cli.app import out, plain, warn
+from gpuplane.cli.reading import reading
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.objects import Job, read_manifests
@@ -35,7 +36,8 @@ def place(
 ) -> None:
     """Place the pods of MANIFESTS in order on CLUSTER and print where each one lands."""
     nodes = load_cluster(cluster)
-    read = read_manifests(manifests, recursive=False)
+    with reading(manifests, recursive=False) as progress:
+        read = read_manifests(manifests, recursive=False, progress=progress)
     scheduler = Scheduler(ClusterState(nodes), policy)
     for message in read.warnings:
         warn(message)

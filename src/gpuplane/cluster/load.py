@@ -25,7 +25,7 @@ from gpuplane.catalog import find, lookup
 from gpuplane.cluster.spec import parse_cluster_spec
 from gpuplane.errors import ClusterSpecError, InputError, Location
 from gpuplane.objects import Node, read_manifests
-from gpuplane.objects.yamlio import load_file
+from gpuplane.objects.yaml_load import load_file
 from gpuplane.sharing import (
     DevicePluginConfig,
     DevicePluginConfigMap,

@@ -46,7 +46,8 @@ from gpuplane.node.backend import (
     MigDevice,
 )
 from gpuplane.node.fake_telemetry import FakeTelemetry
-from gpuplane.objects.yamlio import Field, load_text
+from gpuplane.objects.yaml_load import load_text
+from gpuplane.objects.yamlio import Field
 
 DEFAULT_DRIVER = "550.54.15"
 DEFAULT_CUDA = (12, 4)

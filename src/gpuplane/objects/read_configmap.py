@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gpuplane.errors import InputError, Location
-from gpuplane.objects.yamlio import Field, Warn, YamlMap, load_text
+from gpuplane.objects.yaml_load import load_text
+from gpuplane.objects.yamlio import Field, Warn, YamlMap
 from gpuplane.sharing import (
     DevicePluginConfig,
     DevicePluginConfigMap,

@@ -13,7 +13,8 @@ from gpuplane.errors import InputError
 from gpuplane.objects.queues import PodGroup, VolcanoQueue, VolcanoSchedulerConfig
 from gpuplane.objects.read_quota import quota_list
 from gpuplane.objects.read_resource_groups import optional_int32
-from gpuplane.objects.yamlio import Field, Warn, load_text
+from gpuplane.objects.yaml_load import load_text
+from gpuplane.objects.yamlio import Field, Warn
 
 #: The queue a PodGroup joins when it names none.
 DEFAULT_QUEUE = "default"

@@ -51,7 +51,8 @@ from gpuplane.objects.read_volcano import (
     read_volcano_queue,
     read_volcano_scheduler_config,
 )
-from gpuplane.objects.yamlio import Document, Field, Warn, from_api, load_paths, load_text
+from gpuplane.objects.yaml_load import Progress, load_paths, load_text
+from gpuplane.objects.yamlio import Document, Field, Warn, from_api
 from gpuplane.sharing import DevicePluginConfigMap
 
 #: The apiVersion each kind is read from.
@@ -115,9 +116,14 @@ class Manifests:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_manifests(paths: Sequence[str | Path], *, recursive: bool = True) -> Manifests:
-    """Read files and directories (*.yaml and *.yml, recursively by default) of manifests."""
-    return _read(load_paths(paths, recursive=recursive))
+def read_manifests(
+    paths: Sequence[str | Path], *, recursive: bool = True, progress: Progress | None = None
+) -> Manifests:
+    """Read files and directories (*.yaml and *.yml, recursively by default) of manifests.
+
+    `progress` is told the bytes parsed as they are (for a progress bar on large input).
+    """
+    return _read(load_paths(paths, recursive=recursive, progress=progress))
 
 
 def read_text(text: str, file: str = "<string>") -> Manifests:

@@ -1,29 +1,21 @@
-"""Multi-document YAML that remembers the line of every key and item, and located access to it.
+"""YAML documents that remember the line of every key and item, and located access to them.
 
-Loading goes through a `yaml.SafeLoader` subclass (never the unsafe loaders) whose mappings and
-sequences are `YamlMap` and `YamlList`: plain `dict` and `list` that also carry the 1-based line
-of each key and item. `Field` pairs a value with its `Location` (file, line, field path) so that
-readers can check types and raise errors that say where, without threading lines by hand.
+`YamlMap` and `YamlList` are plain `dict` and `list` that also carry the 1-based line of each
+key and item (built by the loader in `gpuplane.objects.yaml_load`). `Field` pairs a value with
+its `Location` (file, line, field path) so that readers can check types and raise errors that
+say where, without threading lines by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.constructor import ConstructorError
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-from gpuplane.errors import InputError, Location, ManifestError
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
+from gpuplane.errors import Location, ManifestError
 
 #: Where readers report what they skip or ignore: the place, and a message for people.
 Warn = Callable[[Location, str], None]
-_SUFFIXES = (".yaml", ".yml")
 
 
 class YamlMap(dict[Any, Any]):
@@ -47,64 +39,6 @@ class YamlList(list[Any]):
         super().__init__()
         self.line = line
         self.item_lines: list[int | None] = []
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader building YamlMap/YamlList; `line_offset` shifts lines of embedded documents."""
-
-    line_offset = 0
-
-    def line_of(self, node: yaml.Node) -> int:
-        return int(node.start_mark.line) + 1 + self.line_offset
-
-    def content_line(self, node: yaml.Node) -> int:
-        # A block scalar's mark sits on its `|` or `>` indicator; its text starts a line below.
-        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
-            return self.line_of(node) + 1
-        return self.line_of(node)
-
-    def construct_located_map(self, node: MappingNode) -> YamlMap:
-        own = sum(1 for key, _ in node.value if key.tag != _MERGE_TAG)
-        self.flatten_mapping(node)
-        # flatten_mapping puts merged pairs first; only the node's own keys may not repeat.
-        first_own = len(node.value) - own
-        result = YamlMap(self.line_of(node))
-        for index, (key_node, value_node) in enumerate(node.value):
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                raise ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    "found a key that is a mapping or a list",
-                    key_node.start_mark,
-                )
-            if index >= first_own and key in result and result.key_lines[key] >= 0:
-                raise ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key {key!r} (first at line {result.key_lines[key]})",
-                    key_node.start_mark,
-                )
-            result[key] = self.construct_object(value_node, deep=True)
-            # Merged keys get a negative sentinel first so that an own key may override them.
-            result.key_lines[key] = self.line_of(key_node) if index >= first_own else -1
-            result.value_lines[key] = self.content_line(value_node)
-        for key, line in result.key_lines.items():
-            if line < 0:
-                result.key_lines[key] = self.line_of(node)
-        return result
-
-    def construct_located_seq(self, node: SequenceNode) -> YamlList:
-        result = YamlList(self.line_of(node))
-        for item in node.value:
-            result.append(self.construct_object(item, deep=True))
-            result.item_lines.append(self.line_of(item))
-        return result
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_located_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_located_seq)
-
 
 def describe(value: object) -> str:
     """How a YAML value reads in an error message: "a list", "the number 0.5", ..."""
@@ -298,86 +232,3 @@ def locate(body: object, path: Iterable[str | int]) -> int | None:
             return None
     return line
 
-
-def load_text(text: str, file: str = "<string>", *, first_line: int = 1) -> list[Document]:
-    """Parse every document of `text`; null documents are skipped, others must be mappings.
-
-    `first_line` is the line of the text's first line in `file` (for YAML embedded in YAML).
-    """
-    loader = _LineLoader(text)
-    loader.line_offset = first_line - 1
-    documents: list[Document] = []
-    try:
-        index = 0
-        while loader.check_node():
-            node = loader.get_node()
-            body = loader.construct_document(node) if node is not None else None
-            line = loader.line_of(node) if node is not None else first_line
-            if body is not None:
-                if not isinstance(body, YamlMap):
-                    raise ManifestError(
-                        f"a document must be a mapping, got {describe(body)}",
-                        where=Location(file, line),
-                    )
-                documents.append(Document(file, index, line, body))
-            index += 1
-    except yaml.MarkedYAMLError as exc:
-        raise _malformed(exc, file, loader.line_offset) from None
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"invalid YAML: {exc}", where=Location(file)) from None
-    finally:
-        loader.dispose()
-    return documents
-
-
-def _malformed(exc: yaml.MarkedYAMLError, file: str, offset: int) -> ManifestError:
-    mark = exc.problem_mark or exc.context_mark
-    line = int(mark.line) + 1 + offset if mark is not None else None
-    problem = " ".join(str(exc.problem or exc.context or "unreadable").split())
-    if exc.context and exc.problem:
-        problem = f"{problem} ({' '.join(exc.context.split())})"
-    return ManifestError(
-        f"invalid YAML: {problem}",
-        where=Location(file, line),
-        hint="check the indentation and the quoting around this line",
-    )
-
-
-def load_file(path: str | Path) -> list[Document]:
-    """Read one YAML file (UTF-8) into its documents."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text", where=Location(name)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", where=Location(name)) from None
-    return load_text(text, name)
-
-
-def expand_paths(paths: Sequence[str | Path], *, recursive: bool = True) -> list[Path]:
-    """Files as given, and for directories every *.yaml/*.yml in them, sorted by path.
-
-    Directories are walked recursively unless `recursive` is False (kubectl's default without -R).
-    """
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            listed = path.rglob("*") if recursive else path.glob("*")
-            found = (p for p in listed if p.suffix in _SUFFIXES and p.is_file())
-            files.extend(sorted(found, key=lambda p: p.as_posix()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise InputError(
-                "no such file or directory",
-                where=Location(str(raw)),
-                hint="name YAML files or directories that hold them",
-            )
-    return files
-
-
-def load_paths(paths: Sequence[str | Path], *, recursive: bool = True) -> list[Document]:
-    """All documents of the given files and directories, in a stable order."""
-    return [doc for path in expand_paths(paths, recursive=recursive) for doc in load_file(path)]

@@ -25,7 +25,7 @@ from gpuplane.errors import InputError, Location
 from gpuplane.objects.node import Node
 from gpuplane.objects.queues import ClusterQueue, Preemption
 from gpuplane.objects.reader import read_manifests
-from gpuplane.objects.yamlio import load_file
+from gpuplane.objects.yaml_load import load_file
 from gpuplane.queueing import QueueingConfig, Workload, queueing_config
 from gpuplane.sim.twin.parse import Variant, parse_twin
 from gpuplane.sim.twin.prices import PriceTable, default_prices
