@@ -31,7 +31,6 @@ from typing import Any
 import httpx2
 
 from gpuplane.live.admission.kueue import (
-    CONTROLLER_NAME,
     MERGE_PATCH,
     PENDING,
     READY,
@@ -42,6 +41,7 @@ from gpuplane.live.admission.kueue import (
     active_patch,
     admission_checks,
     check_patch,
+    is_ours,
     parse_time,
     pod_set_update,
     promised_nodes,
@@ -148,8 +148,7 @@ class AdmissionCheckController:
 
     async def _on_check(self, event: WatchEvent) -> None:
         name = event.key[1]
-        ours = (event.obj.get("spec") or {}).get("controllerName") == CONTROLLER_NAME
-        if event.type is EventType.DELETED or not ours:
+        if event.type is EventType.DELETED or not is_ours(event.obj):
             self.checks.pop(name, None)
         else:
             self.checks[name] = event.obj

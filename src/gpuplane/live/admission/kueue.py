@@ -194,6 +194,11 @@ def promised_nodes(state: CheckState) -> dict[str, list[str]]:
     return found
 
 
+def is_ours(check: Obj) -> bool:
+    """The AdmissionCheck is run by this controller (others' are left alone)."""
+    return (check.get("spec") or {}).get("controllerName") == CONTROLLER_NAME
+
+
 def active_condition(check: Obj, now: datetime) -> tuple[dict[str, Any], bool]:
     """The Active condition our controller keeps on an AdmissionCheck, and whether the object
     needs it written (it is absent, different, or of an older generation)."""
