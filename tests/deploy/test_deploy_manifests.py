@@ -91,7 +91,8 @@ def test_scheduler_deployment() -> None:
     pod = _pod_spec("Deployment", "gpuplane-scheduler")
     (container,) = pod["containers"]
     args = container["args"]
-    assert args[0] == "scheduler"
+    # The scheduler with the Kueue placement check in its process (gpuplane admission-check).
+    assert args[0] == "admission-check"
     assert "--leader-elect" in args
     assert f"--leader-elect-lease={SCHEDULER_LEASE}" in args
     # The lease namespace comes from the downward API: the Role grants leases only there.

@@ -1,4 +1,5 @@
-"""The scheduler Deployment passes only flags `gpuplane scheduler` has, with values it accepts."""
+"""The scheduler Deployment passes only flags `gpuplane admission-check` has (the scheduler's and
+the Kueue check's), with values it accepts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import typer
 
 from deploy_helpers import find, manifests
 from gpuplane.cli import app
-from gpuplane.cli.scheduler import scheduler
+from gpuplane.cli.admission_check import admission_check
 
 OBJECTS = manifests()
 POD: dict[str, Any] = find(OBJECTS, "Deployment", "gpuplane-scheduler")["spec"]["template"][
@@ -23,7 +24,7 @@ CONFIG: dict[str, str] = find(OBJECTS, "ConfigMap", "gpuplane-scheduler")["data"
 def _options() -> set[str]:
     return {
         decl
-        for parameter in inspect.signature(scheduler).parameters.values()
+        for parameter in inspect.signature(admission_check).parameters.values()
         for decl in getattr(parameter.default, "param_decls", ())
         if decl.startswith("--")
     }
@@ -44,8 +45,8 @@ def _expanded(arg: str) -> str:
     return re.sub(r"\$\(([A-Z_]+)\)", value, arg)
 
 
-def test_every_flag_in_the_args_is_an_option_of_gpuplane_scheduler() -> None:
-    assert CONTAINER["args"][0] == "scheduler"
+def test_every_flag_in_the_args_is_an_option_of_gpuplane_admission_check() -> None:
+    assert CONTAINER["args"][0] == "admission-check"
     options = _options()
     assert "--leader-elect" in options  # the signature was read
     for arg in CONTAINER["args"][1:]:
@@ -53,12 +54,12 @@ def test_every_flag_in_the_args_is_an_option_of_gpuplane_scheduler() -> None:
         assert arg.partition("=")[0] in options, arg
 
 
-def test_the_args_parse_as_the_command_line_of_gpuplane_scheduler() -> None:
+def test_the_args_parse_as_the_command_line_of_gpuplane_admission_check() -> None:
     # Values of the right type and no value given to a switch: click parses them as it would
     # in the container, without running the scheduler.
-    command = typer.main.get_command(app).commands["scheduler"]  # type: ignore[attr-defined]
+    command = typer.main.get_command(app).commands["admission-check"]  # type: ignore[attr-defined]
     args = [_expanded(arg) for arg in CONTAINER["args"][1:]]
-    context = command.make_context("scheduler", args)
+    context = command.make_context("admission-check", args)
     params = context.params
     assert params["leader_elect"] is True
     assert params["policy"] == CONFIG["policy"]

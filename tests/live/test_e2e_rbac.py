@@ -4,7 +4,8 @@ The fake API server authorizes with the Roles and bindings of deploy/; the sched
 leader election) and a node agent run with their service accounts' tokens through every code
 path that calls the API: the node's labels, the pod watches, a bind with its device annotation
 and Scheduled event, an unschedulable pod's FailedScheduling event and PodScheduled condition,
-a gang of a coscheduling PodGroup, the Lease acquired, renewed and released, the allocated mark.
+a gang of a coscheduling PodGroup, the Lease acquired, renewed and released, the allocated mark,
+and the Kueue admission check (an AdmissionCheck kept Active, a Workload's check set Ready).
 No request may be refused (401, 403), and what each component asked for, as the audit log
 records it, must be exactly its rows of `gpuplane.live.permissions`.
 """
@@ -27,6 +28,8 @@ from e2e_helpers import (
     serve_every_pod,
 )
 from fakeapi import FakeApiServer, Policy, service_account_user
+from kueue_crds import register_kueue
+from kueue_helpers import Kueue
 from live_helpers import create, run, wait_until
 from scheduler_helpers import (
     COSCHEDULING_GROUPS,
@@ -40,6 +43,7 @@ from scheduler_helpers import (
 
 from deploy_helpers import manifests
 from gpuplane.cli.scheduler import USER_AGENT as SCHEDULER_AGENT
+from gpuplane.live.admission import AdmissionCheckController
 from gpuplane.live.gangs import COSCHEDULING_LABEL
 from gpuplane.live.kube import Kube, load_config
 from gpuplane.live.leader import ElectionTimings, LeaderElector
@@ -146,9 +150,12 @@ async def schedule(fake: FakeApiServer, config: Path) -> None:
         idle_wait_s=0.05,
         rng=random.Random(2),
     )
+    check = AdmissionCheckController.for_scheduler(live, poll_s=0.05, rng=random.Random(3))
     tasks = [asyncio.create_task(live.run()), asyncio.create_task(elector.run())]
+    tasks.append(asyncio.create_task(check.run()))
     try:
         await wait_until(lambda: all(node_of(fake, n) for n in BOUND), timeout=20)
+        await wait_until(lambda: ("default/job", "gpuplane-placement", "Ready") in check.written)
         await wait_until(lambda: unschedulable_condition(fake, "too-big"), timeout=10)
         await wait_until(lambda: renewed(fake), timeout=10)
         assert sorted(live.bound) == sorted(f"default/{n}" for n in BOUND)
@@ -164,7 +171,12 @@ def test_each_component_uses_exactly_the_calls_its_rbac_grants(
 ) -> None:
     fake = secured
     register_pod_groups(fake)
+    register_kueue(fake, ("v1beta2",))
     with admin_client(fake) as http:
+        kueue = Kueue(http, "v1beta2")
+        kueue.install()
+        kueue.submit("job", pods=1, gpus=1)
+        kueue.reserve("job")
         namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
         create(http, "/api/v1/namespaces", namespace)
         create(http, NODES, NODE.node_object())

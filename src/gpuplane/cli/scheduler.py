@@ -17,7 +17,14 @@ from gpuplane.errors import InputError
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
     from lightkube.config.kubeconfig import SingleConfig
+
+    from gpuplane.live.scheduler import LiveScheduler
+
+    #: More work in the scheduler's process, on its LiveScheduler (gpuplane admission-check).
+    Attach = Callable[[LiveScheduler], list[Coroutine[object, object, None]]]
 
 USER_AGENT = f"gpuplane-scheduler/{__version__}"
 log = logging.getLogger("gpuplane.scheduler")
@@ -66,6 +73,25 @@ def scheduler(
     log_format: str = typer.Option("logfmt", "--log-format", help="logfmt or json."),
 ) -> None:
     """Schedule pods on the cluster with the twin's brain, until SIGTERM."""
+    start(**locals())
+
+
+def start(
+    kubeconfig: Path | None,
+    context: str | None,
+    policy: str,
+    scheduler_name: str,
+    leader_elect: bool,
+    lease_namespace: str,
+    lease_name: str,
+    identity: str | None,
+    metrics_address: str,
+    metrics_port: int | None,
+    log_level: str,
+    log_format: str,
+    attach: Attach | None = None,
+) -> None:
+    """`gpuplane scheduler` with its options read; `attach` adds work in the same process."""
     from gpuplane.live.kube import load_config
     from gpuplane.live.logs import setup_logging
     from gpuplane.live.ops import parse_address
@@ -81,7 +107,7 @@ def scheduler(
         raise InputError(str(err)) from None
     config = load_config(kubeconfig, context)
     election = (lease_namespace, lease_name, identity) if leader_elect else None
-    lost = asyncio.run(_serve(config, policy, scheduler_name, election, listen))
+    lost = asyncio.run(_serve(config, policy, scheduler_name, election, listen, attach))
     if lost:
         # As kube-scheduler: a replica that lost its lease exits, and is restarted as a follower
         # with empty caches, rather than risk acting on a view another leader has changed.
@@ -94,6 +120,7 @@ async def _serve(
     scheduler_name: str,
     election: tuple[str, str, str | None] | None,
     listen: tuple[str, int] | None,
+    attach: Attach | None = None,
 ) -> bool:
     """Run until SIGTERM (False) or until leadership, once held, is lost (True)."""
     from gpuplane.live.kube import Kube
@@ -124,6 +151,7 @@ async def _serve(
         is_leader=elector.is_leader if elector is not None else None,
         metrics=metrics,
     )
+    extra = attach(live) if attach is not None else []
     checks = {}
     if elector is not None:
         checks["leaderElection"] = lambda: elector.check(LEADER_HEALTH_TOLERANCE_S)
@@ -134,7 +162,7 @@ async def _serve(
         )
         await ops.start()
         log.info("serving /metrics and probes on %s:%d", listen[0], ops.port)
-    tasks = [asyncio.create_task(live.run())]
+    tasks = [asyncio.create_task(live.run()), *(asyncio.create_task(c) for c in extra)]
     if elector is not None:
         tasks.append(asyncio.create_task(elector.run()))
     loop = asyncio.get_running_loop()

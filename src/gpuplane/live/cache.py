@@ -164,6 +164,9 @@ class ClusterCache:
     #: Bound pods that could not be counted (node unknown, or no fit in our view).
     uncounted: set[str] = field(default_factory=set)
     rebuilds: int = 0
+    #: Holdings that pods about to be placed take over (live.admission's promises): pod key ->
+    #: the held key it redeems, each held key at most once.
+    redeem: Callable[[list[PodRecord]], dict[str, str]] = lambda records: {}
     #: The nodes changed since the state was built: `sync()` rebuilds it.
     dirty: bool = False
     state: ClusterState = field(init=False)
@@ -295,6 +298,27 @@ class ClusterCache:
             return
         self.state.release(key)
         self.on_change(why)
+
+    # -- holdings of no pod (promises) ------------------------------------------------------
+
+    def hold_record(self, record: PodRecord) -> None:
+        """Hold capacity for a record no watch reports (a promise), on its node and devices
+        (`assignment`), from now on and through every rebuild, until `let_go`."""
+        self.pods[record.key] = record
+        if not self.dirty:
+            self._hold(record)
+
+    def let_go(self, key: str, why: str) -> None:
+        """Release a record held by `hold_record` and forget it."""
+        self.pods.pop(key, None)
+        self._release(key, why)
+
+    def redeemed(self, key: str) -> None:
+        """Forget a holding whose capacity a placement took over (the state released it)."""
+        self.pods.pop(key, None)
+        self.held.pop(key, None)
+        self.assumed.discard(key)
+        self.uncounted.discard(key)
 
     # -- our own decisions -----------------------------------------------------------------
 

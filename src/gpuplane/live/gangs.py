@@ -18,7 +18,7 @@ import asyncio
 import copy
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gpuplane.errors import InputError
 from gpuplane.live.cache import ClusterCache, PodRecord
@@ -106,6 +106,44 @@ def place_gang(scheduler: Scheduler, members: list[PodRecord]) -> list[Placement
             placements.append(decision)
         trial.keep()
     return placements
+
+
+def place_redeeming(cache: ClusterCache, members: list[PodRecord]) -> list[Placement] | GangFailure:
+    """`place_gang` on the cache's state, the members taking over what was held for them.
+
+    A pod admitted on a promise (live.admission) redeems the capacity held for it: that
+    holding is released inside the trial and the pod tried first on the node it was promised,
+    then anywhere; on a failure the holding stays as it was.
+    """
+    redeems = cache.redeem(members)
+    if not redeems and len(members) == 1:  # the common case, without a trial
+        (record,) = members
+        assert record.pod is not None
+        decision = cache.scheduler.place(record.pod)
+        if isinstance(decision, Unschedulable):
+            return GangFailure(record.key, decision.message)
+        return [decision]
+    if not redeems:
+        return place_gang(cache.scheduler, members)
+    pinned = []
+    for record in members:
+        held = cache.pods.get(redeems.get(record.key, ""))
+        assert record.pod is not None
+        if held is not None and held.node_name:
+            record = replace(record, pod=replace(record.pod, node_name=held.node_name))
+        pinned.append(record)
+    with cache.state.trial() as trial:
+        for key in redeems.values():
+            cache.state.release(key)
+        placed = place_gang(cache.scheduler, pinned)
+        if isinstance(placed, GangFailure):
+            placed = place_gang(cache.scheduler, members)
+        if isinstance(placed, GangFailure):
+            return placed
+        trial.keep()
+    for key in redeems.values():
+        cache.redeemed(key)
+    return placed
 
 
 async def bind_holding(

@@ -86,6 +86,13 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
         # gangs: PodGroups of the scheduler-plugins coscheduling API and of Volcano (minMember).
         _call("scheduling.x-k8s.io", "podgroups", "list watch"),
         _call("scheduling.volcano.sh", "podgroups", "list watch"),
+        # live.admission (the Kueue check gpuplane.io/placement, in the scheduler's process):
+        # Workloads and AdmissionChecks watched; a check's state on a Workload and the
+        # AdmissionCheck's Active condition written through their status subresources.
+        _call("kueue.x-k8s.io", "workloads", "list watch"),
+        _call("kueue.x-k8s.io", "workloads/status", "patch"),
+        _call("kueue.x-k8s.io", "admissionchecks", "list watch"),
+        _call("kueue.x-k8s.io", "admissionchecks/status", "patch"),
         # leader election: the first replica creates the Lease (create cannot be limited by
         # name); every replica reads it and the leader renews it, only this one Lease.
         _call("coordination.k8s.io", "leases", "create", scope=Scope.OWN_NAMESPACE),

@@ -137,6 +137,11 @@ class Reflector:
     _healthy: bool = field(default=False, init=False, repr=False)
     _absent: bool = field(default=False, init=False, repr=False)
 
+    @property
+    def absent(self) -> bool:
+        """True while the API server does not serve the kind (a CRD not installed)."""
+        return self._absent
+
     async def run(self) -> None:
         attempt = 0
         while True:

@@ -44,7 +44,7 @@ from gpuplane.live.gangs import (
     bind_holding,
     gang_message,
     gang_of,
-    place_gang,
+    place_redeeming,
     retake_place,
     waiting_message,
 )
@@ -284,12 +284,12 @@ class LiveScheduler:
 
     async def _try_one(self, record: PodRecord) -> str | Binder:
         assert record.pod is not None
-        decision = self.cache.scheduler.schedule(record.pod)
-        if not isinstance(decision, Placement):
-            await self._unschedulable(record, decision.message)
+        placed = place_redeeming(self.cache, [record])
+        if isinstance(placed, GangFailure):
+            await self._unschedulable(record, placed.message)
             return "unschedulable"
-        self.cache.assume(record, decision)
-        return lambda: self._bind(record, decision)
+        self.cache.assume(record, placed[0], reserved=True)
+        return lambda: self._bind(record, placed[0])
 
     async def _unschedulable(self, record: PodRecord, message: str) -> None:
         self.queue.done(record.key, unschedulable=True)
@@ -371,7 +371,7 @@ class LiveScheduler:
             for r in pending:
                 await self._unschedulable(r, message)
             return "unschedulable"
-        placed = place_gang(self.cache.scheduler, pending)
+        placed = place_redeeming(self.cache, pending)
         if isinstance(placed, GangFailure):
             message = gang_message(gang, min_member, placed)
             for r in pending:
