@@ -16,6 +16,7 @@ import typer
 
 from gpuplane.cli.app import out
 from gpuplane.errors import InputError
+from gpuplane.files import write_atomic
 from gpuplane.node import logs
 from gpuplane.node.allocate import CDI_STRATEGIES, DeviceListStrategy
 from gpuplane.node.backend import Backend
@@ -23,7 +24,6 @@ from gpuplane.node.cdi import CDI_SPEC_DIR
 from gpuplane.node.config import load_config
 from gpuplane.node.devices import plan_node
 from gpuplane.node.fake import FakeBackend
-from gpuplane.node.files import write_atomic
 from gpuplane.node.health import DEFAULT_HOLD_DOWN, XidPolicy
 from gpuplane.node.kubelet_api import KUBELET_DIR
 from gpuplane.node.labels import NFD_FEATURES_DIR, NFD_FILE_NAME, feature_file, node_labels

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from gpuplane.cli.app import err, out
 from gpuplane.errors import InputError
+from gpuplane.files import output_folder
 from gpuplane.sim.openb.plots import plot_allocation
 from gpuplane.sim.openb.reader import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
 from gpuplane.sim.openb.replay import PAPER_TUNE
@@ -70,6 +71,7 @@ def openb(
     traces = _choices(trace, ALL_TRACES, {"paper": PAPER_TRACES, "all": ALL_TRACES}, "trace")
     policies = _choices(policy, tuple(PAPER_POLICIES), {"all": tuple(PAPER_POLICIES)}, "policy")
     seed_list = parse_seeds(seeds)
+    output_folder(out_dir, "--out")  # now, not after the replay
     data_dir = data or default_data_dir()
     _check_data(data_dir, traces)
 

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gpuplane.cli.app import err, out, plain
+from gpuplane.files import output_folder, write_atomic
 from gpuplane.sim.core.metrics import HOUR
 from gpuplane.sim.twin.comparison import (
     COLUMNS,
@@ -48,6 +49,7 @@ def simulate(
 ) -> None:
     """Run every variant of SCENARIO on a simulated cluster and compare them."""
     began = time.perf_counter()
+    output_folder(out_dir)  # now, not after the run
     twin = load_twin(scenario, seed=seed)
     bars = _Bars(twin)
     try:
@@ -96,8 +98,7 @@ def _write_metrics(out_dir: Path, name: str, results: list[VariantResult]) -> di
     paths = {}
     for r in results:
         path = out_dir / f"{name}-{r.name}.prom"
-        path.write_text(r.control_plane_metrics, encoding="utf-8")
-        paths[r.name] = path
+        paths[r.name] = write_atomic(path, r.control_plane_metrics)
     return paths
 
 

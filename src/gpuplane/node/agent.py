@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpuplane.errors import InputError, Location
+from gpuplane.files import write_atomic
 from gpuplane.node.allocate import CDI_STRATEGIES, AllocateOptions, DeviceListStrategy
 from gpuplane.node.apiserver import ApiAccess, NodeApi, read_node_labels
 from gpuplane.node.backend import Backend
 from gpuplane.node.cdi import cdi_spec, write_spec
 from gpuplane.node.devices import NodePlan, plan_node
-from gpuplane.node.files import write_atomic
 from gpuplane.node.health import DEFAULT_HOLD_DOWN, HealthTracker, XidPolicy
 from gpuplane.node.kubelet_api import KUBELET_DIR
 from gpuplane.node.labels import feature_file, node_labels

@@ -28,9 +28,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from gpuplane.files import write_atomic
 from gpuplane.node.allocate import CDI_KIND
 from gpuplane.node.backend import Gpu, Inventory, MigDevice
-from gpuplane.node.files import write_atomic
 
 #: Where CDI-aware runtimes look for specs that change at run time.
 CDI_SPEC_DIR = "/var/run/cdi"

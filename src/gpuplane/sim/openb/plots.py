@@ -7,11 +7,13 @@ reproduction departs from them. Rendering uses matplotlib's Agg backend (no disp
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from gpuplane.files import write_atomic
 from gpuplane.sim.openb.results import COLUMNS, PAPER_POLICIES, Row
 
 
@@ -58,9 +60,9 @@ def plot_allocation(
             ax.grid(alpha=0.3)
         axes[1].legend(fontsize=7, loc="lower right")
         fig.suptitle(title)
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, bbox_inches="tight")
+        png = io.BytesIO()
+        fig.savefig(png, format="png", bbox_inches="tight")
+        out = write_atomic(path, png.getvalue())
     finally:
         plt.close(fig)
     return out

@@ -18,6 +18,7 @@ binned the way the authors' merge scripts bin it:
 from __future__ import annotations
 
 import csv
+import io
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from gpuplane.errors import InputError, Location
+from gpuplane.files import write_atomic
 from gpuplane.sim.openb.replay import ReplayResult
 
 COLUMNS = tuple(range(131))
@@ -97,28 +99,29 @@ def discrete(trace: str, result: ReplayResult) -> Discrete:
 
 def write_results(runs: Iterable[Discrete], out_dir: str | Path) -> list[Path]:
     """Write the three files in the published layout; returns their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ordered = sorted(runs, key=lambda d: (d.trace, PAPER_POLICIES.get(d.policy, d.policy), d.seed))
-    paths = []
-    for metric, filename in METRIC_FILES.items():
-        path = out / filename
-        with path.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            head = ["workload", "sc_policy", "tune", "seed"]
-            head += ["total_gpus"] if metric == "alloc" else []
-            writer.writerow(head + [str(k) for k in COLUMNS])
-            for d in ordered:
-                meta: list[object] = [
-                    workload_name(d.trace),
-                    PAPER_POLICIES.get(d.policy, d.policy),
-                    d.tune,
-                    d.seed,
-                ]
-                meta += [d.total_gpus] if metric == "alloc" else []
-                writer.writerow(meta + ["" if v is None else v for v in d.metric(metric)])
-        paths.append(path)
-    return paths
+    return [
+        write_atomic(Path(out_dir) / filename, _metric_csv(ordered, metric))
+        for metric, filename in METRIC_FILES.items()
+    ]
+
+
+def _metric_csv(ordered: Sequence[Discrete], metric: str) -> str:
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    head = ["workload", "sc_policy", "tune", "seed"]
+    head += ["total_gpus"] if metric == "alloc" else []
+    writer.writerow(head + [str(k) for k in COLUMNS])
+    for d in ordered:
+        meta: list[object] = [
+            workload_name(d.trace),
+            PAPER_POLICIES.get(d.policy, d.policy),
+            d.tune,
+            d.seed,
+        ]
+        meta += [d.total_gpus] if metric == "alloc" else []
+        writer.writerow(meta + ["" if v is None else v for v in d.metric(metric)])
+    return handle.getvalue()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpuplane.files import write_atomic
 from gpuplane.sim.core.metrics import HOUR
 from gpuplane.sim.twin import figures
 from gpuplane.sim.twin.comparison import COLUMNS, best_cells, comparison_rows, formatted_rows
@@ -57,11 +58,8 @@ class ReportInfo:
 
 
 def write_report(path: str | Path, info: ReportInfo, results: Sequence[VariantResult]) -> Path:
-    """Write the report to `path` (its folder is created) and return the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(info, results), encoding="utf-8")
-    return out
+    """Write the report to `path` (its folder is created, the file replaced whole)."""
+    return write_atomic(path, render_report(info, results))
 
 
 def render_report(info: ReportInfo, results: Sequence[VariantResult]) -> str:
