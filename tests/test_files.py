@@ -63,8 +63,10 @@ def test_output_folder_refuses_a_file_and_an_unwritable_folder(tmp_path: Path) -
     a_file.write_text("")
     with pytest.raises(InputError, match="is a file, not a folder"):
         output_folder(a_file)
-    with pytest.raises(InputError, match="cannot create the folder"):
+    with pytest.raises(InputError, match=r"file is a file, not a folder"):
         output_folder(a_file / "below")
+    assert output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checked, not made
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     if os.access(locked, os.W_OK):  # root writes anywhere: nothing to refuse

@@ -47,17 +47,21 @@ def write_atomic(path: str | Path, content: str | bytes, mode: int = 0o644) -> P
 
 
 def output_folder(path: str | Path, option: str = "--out") -> Path:
-    """The folder `path`, created if missing; InputError now if files cannot be written there."""
+    """`path`, checked to be a folder files can be written in, or one that can be made.
+
+    Nothing is created: a run refused for other reasons leaves no trace.
+    """
     folder = Path(path)
     where = Location(str(path), field=option)
-    if folder.exists() and not folder.is_dir():
-        raise InputError("is a file, not a folder", where=where, hint="name a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the folder: {exc.strerror or exc}", where=where) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError("the folder is not writable", where=where)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is a file" if existing == folder else f"{existing} is a file"
+        raise InputError(f"{what}, not a folder", where=where, hint="name a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        whose = "the folder" if existing == folder else f"{existing}"
+        raise InputError(f"{whose} is not writable", where=where)
     return folder
 
 

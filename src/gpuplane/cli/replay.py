@@ -71,7 +71,7 @@ def openb(
     traces = _choices(trace, ALL_TRACES, {"paper": PAPER_TRACES, "all": ALL_TRACES}, "trace")
     policies = _choices(policy, tuple(PAPER_POLICIES), {"all": tuple(PAPER_POLICIES)}, "policy")
     seed_list = parse_seeds(seeds)
-    output_folder(out_dir, "--out")  # now, not after the replay
+    output_folder(out_dir, "--out")  # checked now, not found wanting after the replay
     data_dir = data or default_data_dir()
     _check_data(data_dir, traces)
 

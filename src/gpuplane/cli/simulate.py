@@ -49,7 +49,7 @@ def simulate(
 ) -> None:
     """Run every variant of SCENARIO on a simulated cluster and compare them."""
     began = time.perf_counter()
-    output_folder(out_dir)  # now, not after the run
+    output_folder(out_dir)  # checked now, not found wanting after the run
     twin = load_twin(scenario, seed=seed)
     bars = _Bars(twin)
     try:
