@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from gpuplane.cli import node, place, replay, scheduler, simulate
+from gpuplane.cli import node, place, replay, scheduler, simulate, snapshot
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
@@ -14,6 +14,7 @@ replay.register(app)
 node.register(app)
 simulate.register(app)
 scheduler.register(app)
+snapshot.register(app)
 
 
 def main() -> None:
