@@ -54,6 +54,27 @@ def manifests() -> list[Obj]:
     return objects
 
 
+#: Files of deploy/ applied on their own (`kubectl apply -f`), not by the kustomization.
+SEPARATE = ("rbac-snapshot.yaml",)
+
+
+def separate_manifests() -> list[Obj]:
+    """The objects of the files applied on their own, in gpuplane-system as the kustomization's."""
+    namespace = kustomization().get("namespace")
+    objects: list[Obj] = []
+    for name in SEPARATE:
+        objects += [doc for doc in yaml.safe_load_all((DEPLOY / name).read_text()) if doc]
+    for obj in objects:
+        if obj["kind"] not in CLUSTER_KINDS:
+            assert obj["metadata"].get("namespace") == namespace, obj["metadata"]
+    return objects
+
+
+def every_manifest() -> list[Obj]:
+    """What a user applies in all: the kustomization, then the files applied on their own."""
+    return manifests() + separate_manifests()
+
+
 def _generated_config_map(generator: Obj) -> Obj:
     options = generator.get("options") or {}
     if not options.get("disableNameSuffixHash"):

@@ -8,7 +8,16 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from deploy_helpers import CLUSTER_KINDS, DEPLOY, KUSTOMIZATION, applied_files, find, manifests
+from deploy_helpers import (
+    CLUSTER_KINDS,
+    DEPLOY,
+    KUSTOMIZATION,
+    SEPARATE,
+    applied_files,
+    every_manifest,
+    find,
+    manifests,
+)
 from gpuplane.cli.node import LogLevel
 from gpuplane.live.permissions import NAMESPACE, SCHEDULER_LEASE, SERVICE_ACCOUNTS, Component
 from gpuplane.placement import PROFILES
@@ -21,8 +30,11 @@ NOT_APPLIED = {
     "prometheusrule.yaml",  # needs the Prometheus Operator's CRD
     "prometheus/rules.yaml",  # a plain Prometheus's rule file
     "prometheus/rules_test.yaml",  # promtool's tests of it
+    "rbac-snapshot.yaml",  # the snapshot's read-only ClusterRole, applied where wanted
 }
 OBJECTS = manifests()
+#: Validated too: the files applied on their own with `kubectl apply -f`.
+EVERY = every_manifest()
 
 
 def _name(obj: dict[str, Any]) -> str:
@@ -30,7 +42,7 @@ def _name(obj: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)
-@pytest.mark.parametrize("obj", OBJECTS, ids=_name)
+@pytest.mark.parametrize("obj", EVERY, ids=_name)
 def test_every_object_is_valid_for_every_supported_version(
     obj: dict[str, Any], version: str
 ) -> None:
@@ -52,13 +64,13 @@ def test_the_kustomization_applies_every_file_but_the_documented_ones() -> None:
     left = {str(p.relative_to(DEPLOY)) for p in every - applied}
     assert left == NOT_APPLIED
     comments = KUSTOMIZATION.read_text()
-    for name in ("prometheusrule.yaml", "prometheus/"):
+    for name in ("prometheusrule.yaml", "prometheus/", *SEPARATE):
         assert name in comments, f"kustomization.yaml does not say why {name} is not applied"
 
 
 def test_every_namespaced_object_is_in_gpuplane_system() -> None:
     assert find(OBJECTS, "Namespace", NAMESPACE)
-    for obj in OBJECTS:
+    for obj in EVERY:
         if obj["kind"] not in CLUSTER_KINDS:
             assert obj["metadata"]["namespace"] == NAMESPACE, _name(obj)
 

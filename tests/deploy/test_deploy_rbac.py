@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fakeapi.rbac import Policy, Request, service_account_user
 
-from deploy_helpers import manifests
+from deploy_helpers import every_manifest
 from gpuplane.live.permissions import (
     NAMESPACE,
     PERMISSIONS,
@@ -18,7 +18,7 @@ from gpuplane.live.permissions import (
 
 # (scope, apiGroup, resource as RBAC names it, verb, resourceName or "")
 Grant = tuple[Scope, str, str, str, str]
-OBJECTS = manifests()
+OBJECTS = every_manifest()
 POLICY = Policy.from_objects(OBJECTS)
 
 
@@ -65,7 +65,7 @@ def _allowed(component: Component, request: Request) -> bool:
     return POLICY.allows(user, request)
 
 
-SCHEDULER, AGENT = Component.SCHEDULER, Component.NODE_AGENT
+SCHEDULER, AGENT, SNAPSHOT = Component.SCHEDULER, Component.NODE_AGENT, Component.SNAPSHOT
 
 
 @pytest.mark.parametrize(
@@ -108,6 +108,18 @@ SCHEDULER, AGENT = Component.SCHEDULER, Component.NODE_AGENT
         (AGENT, Request("get", "", "pods", "", "team-a", "p"), False),
         (AGENT, Request("update", "", "nodes", "", "", "gpu-node-1"), False),
         (AGENT, Request("create", "coordination.k8s.io", "leases", "", NAMESPACE), False),
+        # The snapshot lists; it never reads a Secret or a ConfigMap, gets, watches or writes.
+        (SNAPSHOT, Request("list", "", "pods", "", ""), True),
+        (SNAPSHOT, Request("list", "kueue.x-k8s.io", "clusterqueues", "", ""), True),
+        (SNAPSHOT, Request("list", "batch", "jobs", "", "team-a"), True),
+        (SNAPSHOT, Request("list", "", "secrets", "", ""), False),
+        (SNAPSHOT, Request("get", "", "secrets", "", "team-a", "s"), False),
+        (SNAPSHOT, Request("list", "", "configmaps", "", ""), False),
+        (SNAPSHOT, Request("watch", "", "pods", "", ""), False),
+        (SNAPSHOT, Request("get", "", "nodes", "", "", "n1"), False),
+        (SNAPSHOT, Request("patch", "", "nodes", "", "", "n1"), False),
+        (SNAPSHOT, Request("list", "kueue.x-k8s.io", "workloads", "", ""), False),
+        (SNAPSHOT, Request("create", "", "pods", "binding", "team-a", "p"), False),
     ],
 )
 def test_rbac_decisions_for_calls_and_near_misses(

@@ -11,7 +11,7 @@ from fakeapi import AuditEvent, FakeApiServer, Policy
 from lightkube.resources.core_v1 import Pod
 from live_helpers import PODS, create, node, pod, run
 
-from deploy_helpers import manifests
+from deploy_helpers import every_manifest
 from gpuplane.live.binding import bind_pod
 from gpuplane.live.kube import ApiStatusError, Kube, load_config
 from gpuplane.live.permissions import NAMESPACE, PERMISSIONS, SERVICE_ACCOUNTS, ApiCall, Component
@@ -80,7 +80,7 @@ def test_audit_records_every_request_with_its_kubernetes_verb(
 
 @pytest.fixture
 def secured() -> Iterator[FakeApiServer]:
-    with FakeApiServer(seed=3, rbac=Policy.from_objects(manifests())) as server:
+    with FakeApiServer(seed=3, rbac=Policy.from_objects(every_manifest())) as server:
         yield server
     assert server.errors == []
 

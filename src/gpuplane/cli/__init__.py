@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from gpuplane.cli import admission_check, node, place, replay, scheduler, simulate
+from gpuplane.cli import admission_check, node, place, replay, scheduler, simulate, snapshot
 from gpuplane.cli.app import app, fail_on_input_errors
 
 place.register(app)
@@ -15,6 +15,7 @@ node.register(app)
 simulate.register(app)
 scheduler.register(app)
 admission_check.register(app)
+snapshot.register(app)
 
 
 def main() -> None:

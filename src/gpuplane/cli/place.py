@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from gpuplane import __version__
 from gpuplane.cli.app import out, plain, warn
 from gpuplane.cli.reading import reading
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
-from gpuplane.objects import Job, read_manifests
+from gpuplane.errors import InputError
+from gpuplane.objects import Job, Node, read_manifests
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
 from gpuplane.placement.selector_warnings import selector_warnings
 from gpuplane.quantity import format_memory
 from gpuplane.sharing import ISOLATION, SharingKind
+
+if TYPE_CHECKING:
+    from gpuplane.live.cache import ClusterCache
+
+USER_AGENT = f"gpuplane-place/{__version__}"
 
 
 def register(app: typer.Typer) -> None:
@@ -27,18 +35,37 @@ def place(
     manifests: list[Path] = typer.Argument(
         ..., help="Manifest files or directories (Pods and Jobs; other kinds are read too)."
     ),
-    cluster: Path = typer.Option(
-        ..., "--cluster", "-c", help="A cluster spec YAML, or Node manifests (file or directory)."
+    cluster: Path | None = typer.Option(
+        None, "--cluster", "-c", help="A cluster spec YAML, or Node manifests (file or directory)."
+    ),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="Place on a live cluster as it is now (read-only) instead."
+    ),
+    context: str | None = typer.Option(
+        None, "--context", help="kubeconfig context of the live cluster."
     ),
     policy: str = typer.Option(
         DEFAULT_PROFILE, "--policy", help=f"Placement policy: {', '.join(sorted(PROFILES))}."
     ),
 ) -> None:
-    """Place the pods of MANIFESTS in order on CLUSTER and print where each one lands."""
-    nodes = load_cluster(cluster)
+    """Place the pods of MANIFESTS in order on CLUSTER and print where each one lands.
+
+    With --kubeconfig (or --context), CLUSTER is the live cluster: its Nodes, and every pod
+    bound there holding what it holds, as `gpuplane scheduler` counts them. Nothing is changed.
+    """
+    live = kubeconfig is not None or context is not None
+    if live == (cluster is not None):
+        raise InputError(
+            "give the cluster as --cluster FILE or as --kubeconfig FILE [--context NAME]",
+            hint="--cluster reads nodes from files; --kubeconfig reads a live cluster",
+        )
     with reading(manifests, recursive=False) as progress:
         read = read_manifests(manifests, recursive=False, progress=progress)
-    scheduler = Scheduler(ClusterState(nodes), policy)
+    if cluster is not None:
+        nodes = load_cluster(cluster)
+        scheduler = Scheduler(ClusterState(nodes), policy)
+    else:
+        nodes, scheduler = _live(kubeconfig, context, policy)
     for message in read.warnings:
         warn(message)
 
@@ -85,6 +112,29 @@ def place(
     out.print(f"{placed}/{len(pods)} pods placed, {len(refused)} unschedulable.")
     if modes - {SharingKind.EXCLUSIVE} or len(modes) > 1:
         out.print(_isolation_table(modes))
+
+
+def _live(
+    kubeconfig: Path | None, context: str | None, policy: str
+) -> tuple[list[Node], Scheduler]:
+    """The live cluster's nodes and a scheduler on its state now (one list of each kind)."""
+    import asyncio
+
+    from gpuplane.live.kube import Kube, load_config
+    from gpuplane.live.snapshot.state import live_cache
+
+    async def read() -> ClusterCache:
+        kube = Kube.connect(load_config(kubeconfig, context))
+        kube.http.headers["User-Agent"] = USER_AGENT
+        try:
+            return await live_cache(kube.http, policy)
+        finally:
+            await kube.aclose()
+
+    cache = asyncio.run(read())
+    for key in sorted(cache.uncounted):
+        warn(f"pod {key} is bound but not counted (its node is unknown or it does not fit there)")
+    return [cache.nodes[name] for name in sorted(cache.nodes)], cache.scheduler
 
 
 def _mode(state: ClusterState, p: Placement) -> SharingKind | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 class Component(enum.StrEnum):
     SCHEDULER = "scheduler"
     NODE_AGENT = "node-agent"
+    SNAPSHOT = "snapshot"
 
 
 class Scope(enum.StrEnum):
@@ -66,6 +67,7 @@ SCHEDULER_LEASE = "gpuplane-scheduler"
 SERVICE_ACCOUNTS: dict[Component, str] = {
     Component.SCHEDULER: "gpuplane-scheduler",
     Component.NODE_AGENT: "gpuplane-node-agent",
+    Component.SNAPSHOT: "gpuplane-snapshot",
 }
 
 PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
@@ -115,6 +117,23 @@ PERMISSIONS: dict[Component, tuple[ApiCall, ...]] = {
         # API), kept there by a reflector on that one Node (fieldSelector metadata.name=NODE_NAME:
         # a list and a watch, which RBAC cannot limit to the name known only at run time).
         _call("", "nodes", "list watch patch"),
+    ),
+    # `gpuplane snapshot` and `place --kubeconfig` (deploy/rbac-snapshot.yaml, applied on its
+    # own): one paged list of each kind of live.snapshot.collect.KINDS, nothing else; never a
+    # Secret, a ConfigMap, a get, a watch or a write.
+    Component.SNAPSHOT: (
+        _call("", "nodes", "list"),
+        _call("", "pods", "list"),
+        _call("", "resourcequotas", "list"),
+        _call("batch", "jobs", "list"),
+        _call("scheduling.k8s.io", "priorityclasses", "list"),
+        _call("kueue.x-k8s.io", "clusterqueues", "list"),
+        _call("kueue.x-k8s.io", "localqueues", "list"),
+        _call("kueue.x-k8s.io", "resourceflavors", "list"),
+        _call("kueue.x-k8s.io", "workloadpriorityclasses", "list"),
+        _call("kueue.x-k8s.io", "cohorts", "list"),
+        _call("scheduling.volcano.sh", "queues", "list"),
+        _call("scheduling.volcano.sh", "podgroups", "list"),
     ),
 }
 
