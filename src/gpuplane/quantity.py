@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import Literal
 
 from gpuplane.errors import Location, QuantityError
+from gpuplane.limits import MAX_BYTES, MAX_CPU_MILLICORES
 
 QuantityFormat = Literal["DecimalSI", "BinarySI", "DecimalExponent"]
 
@@ -163,19 +164,36 @@ def _ceil(amount: Fraction) -> int:
 
 def millicores(value: object, where: Location | None = None, *, round_up: bool = True) -> int:
     """CPU quantity to millicores ("0.5" -> 500); capacities pass round_up=False to round down."""
-    amount = _non_negative(value, where) * 1000
+    amount = _bounded(value, where, MAX_CPU_MILLICORES // 1000, "cores") * 1000
     return _ceil(amount) if round_up else math.floor(amount)
 
 
 def to_bytes(value: object, where: Location | None = None) -> int:
     """Memory quantity to bytes, rounded up."""
-    return _ceil(_non_negative(value, where))
+    return _ceil(_bounded(value, where, MAX_BYTES, "bytes (1Pi)"))
 
 
 def mebibytes(value: object, where: Location | None = None, *, round_up: bool = True) -> int:
     """Memory quantity to MiB; requests round up, capacities pass round_up=False."""
-    amount = _non_negative(value, where) / MIB
+    amount = _bounded(value, where, MAX_BYTES, "bytes (1Pi)") / MIB
     return _ceil(amount) if round_up else math.floor(amount)
+
+
+def _bounded(value: object, where: Location | None, limit: int, unit: str) -> Fraction:
+    """A non-negative quantity of at most `limit` (gpuplane.limits)."""
+    amount = _non_negative(value, where)
+    if amount > limit:
+        raise QuantityError(
+            f"{_shown(value)} is more than gpuplane takes ({limit:,} {unit})",
+            where=where,
+            hint="see docs/limits.md",
+        )
+    return amount
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def whole(value: object, where: Location | None = None, *, resource: str = "") -> int:

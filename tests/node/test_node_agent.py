@@ -415,9 +415,11 @@ def test_many_list_and_watch_streams_never_starve_allocate(kubelet_dir: Path) ->
         plugin = kubelet.plugin("nvidia.com/gpu")
         channel = grpc.insecure_channel(f"unix://{agent.sockets['nvidia.com/gpu']}")
         stub = api_grpc.DevicePluginStub(channel)
-        streams = [stub.ListAndWatch(api.Empty()) for _ in range(12)]
-        for stream in streams:
-            next(stream)  # each one opened and sent its list
+        streams = []
+        for _ in range(12):
+            # One at a time: the server then sees them in this order (oldest first).
+            streams.append(stub.ListAndWatch(api.Empty()))
+            next(streams[-1])  # opened and sent its list
         uuid = backend.inventory().gpus[0].uuid
         start = time.monotonic()
         assert allocate_env(plugin, [uuid]) == {"NVIDIA_VISIBLE_DEVICES": uuid}

@@ -458,14 +458,25 @@ def test_decimal_picks_the_largest_exact_suffix(n: int, suffix: str) -> None:
     assert format_quantity(amount) == f"{n}{suffix}"
 
 
-@given(nano_fractions.map(abs))
+@given(nano_fractions.map(lambda a: abs(a) % 10**6))
 def test_conversions_round_up_and_down(amount: Fraction) -> None:
+    # Within gpuplane.limits: a million cores, 1 PiB (past them, see the test below).
     text = format_quantity(amount)
     assert millicores(text) >= amount * 1000 > millicores(text) - 1
     up, down = mebibytes(text), mebibytes(text, round_up=False)
     assert down * MIB <= amount <= up * MIB
     assert up - down in (0, 1)
     assert (up == down) == ((amount / MIB).denominator == 1)
+
+
+@given(st.integers(min_value=10**6 + 1, max_value=10**40))
+def test_amounts_past_the_limits_are_refused(amount: int) -> None:
+    with pytest.raises(QuantityError, match="more than gpuplane takes"):
+        millicores(str(amount))
+    with pytest.raises(QuantityError, match="more than gpuplane takes"):
+        mebibytes(f"{amount}Pi")
+    with pytest.raises(QuantityError, match="more than gpuplane takes"):
+        to_bytes(f"{amount}Pi")
 
 
 locations = st.builds(

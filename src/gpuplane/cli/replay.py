@@ -18,6 +18,7 @@ from rich.table import Table
 from gpuplane.cli.app import err, out
 from gpuplane.errors import InputError
 from gpuplane.files import output_folder
+from gpuplane.limits import MAX_SEED, MAX_SEEDS, MAX_TUNE
 from gpuplane.sim.openb.plots import plot_allocation
 from gpuplane.sim.openb.reader import ALL_TRACES, GPU_NODE_FILE, PAPER_TRACES, pod_list_file
 from gpuplane.sim.openb.replay import PAPER_TUNE
@@ -65,7 +66,13 @@ def openb(
     ),
     out_dir: Path = typer.Option(Path("replay-openb"), "--out", "-o", help="Output folder."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (0: one per core)."),
-    tune: float = typer.Option(PAPER_TUNE, "--tune", help="Workload tuned to this x capacity."),
+    tune: float = typer.Option(
+        PAPER_TUNE,
+        "--tune",
+        min=0.01,
+        max=MAX_TUNE,
+        help="Workload tuned to this x capacity.",
+    ),
 ) -> None:
     """Replay the Alibaba openb trace as the FGD paper does and compare with its results."""
     traces = _choices(trace, ALL_TRACES, {"paper": PAPER_TRACES, "all": ALL_TRACES}, "trace")
@@ -95,23 +102,28 @@ def openb(
 
 
 def parse_seeds(text: str) -> list[int]:
-    """'42-51' -> 42..51; '42,45,50-51' -> [42, 45, 50, 51]; order kept, repeats dropped."""
-    seeds: list[int] = []
+    """'42-51' -> 42..51; '42,45,50-51' -> [42, 45, 50, 51]; order kept, repeats dropped.
+
+    Seeds are non-negative (numpy's rule); at most MAX_SEEDS in all, each a full replay.
+    """
+    seeds: dict[int, None] = {}
     for part in (p.strip() for p in text.split(",")):
-        try:
-            if "-" in part[1:]:
-                low, high = part.split("-", 1) if not part.startswith("-") else ("", "")
-                span = list(range(int(low), int(high) + 1))
-                if not span:
-                    raise ValueError
-            else:
-                span = [int(part)]
-        except ValueError:
+        bounds = part.split("-", 1) if "-" in part else [part, part]
+        if not all(b.isdigit() and len(b) <= 20 for b in bounds):
             raise InputError(
-                f"--seeds: {part!r} is not a seed or a range", hint="write e.g. 42-51 or 42,45"
-            ) from None
-        seeds += [s for s in span if s not in seeds]
-    return seeds
+                f"--seeds: {part[:40]!r} is not a seed or a range of seeds",
+                hint="write e.g. 42-51 or 42,45 (seeds are whole numbers from 0)",
+            )
+        low, high = int(bounds[0]), int(bounds[1])
+        if low > high or high > MAX_SEED:
+            raise InputError(f"--seeds: {part!r} is not a range from low to high")
+        if high - low + 1 + len(seeds) > MAX_SEEDS:
+            raise InputError(
+                f"--seeds: more than {MAX_SEEDS:,} seeds; each is a full replay",
+                hint="see docs/limits.md",
+            )
+        seeds.update(dict.fromkeys(range(low, high + 1)))
+    return list(seeds)
 
 
 def _choices(

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from gpuplane.cli.app import err, out, plain
 from gpuplane.files import output_folder, write_atomic
+from gpuplane.limits import MAX_SEED
 from gpuplane.sim.core.metrics import HOUR
 from gpuplane.sim.twin.comparison import (
     COLUMNS,
@@ -42,7 +43,9 @@ def simulate(
     ),
     out_dir: Path = typer.Option(Path("out"), "--out", help="Where to write the HTML report."),
     as_json_: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
-    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, max=MAX_SEED, help="Override the scenario's seed."
+    ),
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", min=1, help="Variants run at once (default: one per core)."
     ),

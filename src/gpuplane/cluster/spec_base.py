@@ -42,8 +42,14 @@ def checked(convert: Callable[[Any], T], value: Any) -> T:
 
 
 class Model(BaseModel):
+    # No infinite or NaN numbers anywhere in a spec: `ratePerHour: .inf` or a NaN weight ran
+    # to meaningless figures with exit 0.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
 
 

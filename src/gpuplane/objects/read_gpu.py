@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.errors import Location, ManifestError, QuantityError
+from gpuplane.limits import MAX_GPU_MEMORY_MIB
 from gpuplane.objects.gpu_request import (
     HAMI_GPUCORES,
     HAMI_GPUMEM,
@@ -139,9 +140,10 @@ def annotation_ask(annotations: Field) -> GpuAsk | None:
         return GpuAsk(request, fraction.where, how, fraction.where.field or "")
     if memory.present:
         text = memory.string().strip()
-        if not text.isdigit() or int(text) == 0:
+        if not text.isdigit() or not 0 < int(text[:20]) <= MAX_GPU_MEMORY_MIB:
             raise QuantityError(
-                f"must be a whole number of MiB above 0, got {text!r}",
+                f"must be a whole number of MiB from 1 to {MAX_GPU_MEMORY_MIB:,}, "
+                f"got {text[:40]!r}",
                 where=memory.where,
                 hint='write MiB as digits, e.g. "2000"',
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gpuplane.limits import MAX_PODS_PER_WORKLOAD
 from gpuplane.objects.job import Job
 from gpuplane.objects.read_pod import pod_from_spec
 from gpuplane.objects.yamlio import Field, Warn
@@ -54,6 +55,13 @@ def _non_negative(field: Field) -> int | None:
     number = field.optional_integer()
     if number is not None and number < 0:
         raise field.error(f"must be greater than or equal to 0, got {number}")
+    if number is not None and number > MAX_PODS_PER_WORKLOAD:
+        # Each pod of a Job becomes an object in memory: 1e9 of them never finished reading.
+        raise field.error(
+            f"must be at most {MAX_PODS_PER_WORKLOAD:,} (as for Kubernetes' Indexed Jobs), "
+            f"got {number:.3g}",
+            hint="see docs/limits.md",
+        )
     return number
 
 

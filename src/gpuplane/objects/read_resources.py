@@ -13,6 +13,8 @@ from fractions import Fraction
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.errors import Location, QuantityError
+from gpuplane.limits import MAX_EXTENDED_COUNT, MAX_GPU_MEMORY_MIB
+from gpuplane.objects.gpu_request import HAMI_GPUMEM
 from gpuplane.objects.yamlio import Field
 from gpuplane.quantity import millicores, parse_quantity, to_bytes
 
@@ -129,6 +131,12 @@ def _count(name: str, value: Field) -> int:
             f"must be an integer, got {value.value!r}: Kubernetes counts extended resources "
             "in whole units",
             hint=_integer_hint(name),
+        )
+    limit = MAX_GPU_MEMORY_MIB if name == HAMI_GPUMEM else MAX_EXTENDED_COUNT
+    if amount > limit:
+        raise value.error(
+            f"{float(amount):.3g} is more than gpuplane takes ({limit:,})",
+            hint="see docs/limits.md",
         )
     return int(amount)
 

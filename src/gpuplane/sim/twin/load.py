@@ -219,6 +219,9 @@ def _cluster(
         spot_of = {name: any(_is_spot(n) for n in nodes if _pool_of(n) == name) for name in order}
         index = {name: i for i, name in enumerate(order)}
         node_pool = tuple(index[_pool_of(n)] for n in nodes)
+    if not nodes:
+        # Every figure of a run on no nodes would be a zero that means nothing.
+        raise InputError("the cluster has no nodes: every pool has count 0", where=where)
     out: list[Pool] = []
     for name in order:
         members = [n for n, p in zip(nodes, node_pool, strict=True) if order[p] == name]

@@ -43,6 +43,7 @@ from gpuplane.catalog import lookup
 from gpuplane.cluster.spec import NodePool
 from gpuplane.cluster.spec_base import FieldError, Model, checked
 from gpuplane.errors import InputError
+from gpuplane.limits import MAX_SEED
 from gpuplane.objects.scheduling import TaintEffect
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES
 from gpuplane.sim.twin.spec_workload import (
@@ -168,7 +169,7 @@ class TwinSpec(Model):
 
     name: str = Field(default="scenario", pattern=SLUG)
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     horizon: float = Field(default=24 * HOUR, gt=0)
     cluster: TwinCluster
     queues: list[str] = Field(min_length=1)

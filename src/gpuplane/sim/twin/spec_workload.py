@@ -13,13 +13,14 @@ Durations are Go durations ("2h30m") or seconds. Field names are camelCase, as i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
 from gpuplane import quantity
 from gpuplane.cluster.spec_base import Model, checked
 from gpuplane.errors import Location
+from gpuplane.limits import MAX_ARRIVALS, MAX_GPUS_PER_POD, MAX_PODS_PER_WORKLOAD
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
     QueueingStrategy,
@@ -49,11 +50,16 @@ class DurationLaw(Model):
         return None if value is None else seconds(value)
 
 
+#: Pods of one workload of a kind, and whole GPUs per pod (0 for CPU-only work).
+PodCount = Annotated[int, Field(ge=1, le=MAX_PODS_PER_WORKLOAD)]
+GpuCount = Annotated[int, Field(ge=0, le=MAX_GPUS_PER_POD)]
+
+
 class KindSpec(Model):
     """A kind of work: pods per gang and GPUs per pod (a number, or a list to pick from)."""
 
-    pods: int | list[int] = 1
-    gpus: int | list[int] = 1
+    pods: PodCount | Annotated[list[PodCount], Field(min_length=1)] = 1
+    gpus: GpuCount | Annotated[list[GpuCount], Field(min_length=1)] = 1
     #: A share of one GPU (milli-GPU) instead of whole GPUs.
     gpu_milli: int | None = Field(default=None, gt=0, lt=1000)
     cpu: int = Field(default=4000, description="per pod, millicores")
@@ -89,13 +95,13 @@ class TeamSpec(Model):
     namespace: str
     queue: str = Field(description="the team's LocalQueue")
     weight: float = Field(default=1.0, gt=0)
-    #: Kind name -> weight in the team's mix.
-    kinds: dict[str, float] = Field(min_length=1)
+    #: Kind name -> weight in the team's mix (each above 0: a zero weight picks nothing).
+    kinds: dict[str, Annotated[float, Field(gt=0)]] = Field(min_length=1)
 
 
 class ArrivalSpec(Model):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=MAX_ARRIVALS)
     rate_per_hour: float = Field(gt=0)
     start: float = 0.0
     teams: list[TeamSpec] = Field(min_length=1)
