@@ -234,6 +234,25 @@ def test_in_quota_only_mode_work_starts_when_the_pods_are_placed() -> None:
     assert report.jct.p50 == pytest.approx(150)
 
 
+def test_quota_held_by_admitted_but_unplaced_work_is_counted() -> None:
+    """Quota-only admission (Kueue today): the second 8-GPU job holds its 8 GPUs of quota for
+    100 s before its pod finds room, and starts 100 s after it was admitted. With placement-aware
+    admission (gpuplane's check) nothing is held idle: it is admitted when it can run."""
+    for aware, held, starts in ((False, 8 * 100 / HOUR, [0, 100]), (True, 0.0, [0, 100])):
+        sim = Simulator(engine([cq("q", 16)], nodes=1, placement_aware=aware), check=check_all)
+        sim.submit(
+            [
+                job("a", "q", gpus_per_pod=8, duration=100),
+                job("b", "q", gpus_per_pod=8, duration=100),
+            ]
+        )
+        report = sim.run()
+        assert report.gpu_hours_held_unplaced == pytest.approx(held), aware
+        assert sorted(r.first_started or 0 for r in sim.records.values()) == starts
+        admitted = sorted(r.first_admitted or 0 for r in sim.records.values())
+        assert admitted == ([0, 0] if not aware else [0, 100])
+
+
 def test_unknown_queues_are_rejected_and_reported() -> None:
     sim = one_node()
     sim.submit([job("a", "nope", duration=10), job("b", "q", duration=10)])

@@ -1,4 +1,4 @@
-"""`gpuplane simulate` with no scenario: the built-in day, all five variants, end to end."""
+"""`gpuplane simulate` with no scenario: the built-in day, all six variants, end to end."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def test_the_default_scenario_runs_and_tells_its_story(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {v["variant"]: v for v in data["variants"]}
-    assert list(rows) == ["exclusive", "time-slicing", "mig", "fgd", "spot-training"]
+    assert list(rows) == [
+        "exclusive", "time-slicing", "mig", "fgd", "spot-training", "kueue-quota-only"
+    ]
     assert Path(data["report"]).is_file()
     exclusive, sliced = rows["exclusive"], rows["time-slicing"]
     # The story: sharing GPUs among small work shortens its waits and holds fewer GPU-hours,
@@ -27,3 +29,10 @@ def test_the_default_scenario_runs_and_tells_its_story(tmp_path: Path) -> None:
     assert sliced["gpu_hours"] < exclusive["gpu_hours"]
     assert rows["spot-training"]["cluster_cost"] < exclusive["cluster_cost"]
     assert rows["spot-training"]["lost_gpu_hours"] > exclusive["lost_gpu_hours"]
+    # Kueue today (quota only) holds quota for gangs that cannot be placed yet; gpuplane's
+    # placement check (every other variant) never does, and their pods run once admitted.
+    quota_only = rows["kueue-quota-only"]
+    assert quota_only["held_unplaced_gpu_hours"] > 100
+    assert exclusive["held_unplaced_gpu_hours"] == 0
+    assert quota_only["start_wait_p95"] > quota_only["wait_p95"]
+    assert exclusive["start_wait_p95"] == exclusive["wait_p95"]

@@ -132,7 +132,7 @@ def test_a_failure_on_a_node_the_variant_lacks(tmp_path: Path) -> None:
 def test_the_default_scenario_is_valid() -> None:
     twin = load_twin(default_scenario_path())
     names = [v.name for v in twin.variants]
-    assert names == ["exclusive", "time-slicing", "mig", "fgd", "spot-training"]
+    assert names == ["exclusive", "time-slicing", "mig", "fgd", "spot-training", "kueue-quota-only"]
     base = twin.variants[0]
     gpu_nodes = [n for n in base.nodes if n.gpu_count]
     assert len(base.nodes) == 40

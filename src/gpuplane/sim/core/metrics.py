@@ -79,6 +79,9 @@ class Report:
     jct: Percentiles
     gpu_hours_used: float
     gpu_hours_borrowed: float
+    #: GPU quota held by workloads admitted but not yet placed (quota-only admission): the
+    #: GPU-hours a placement-aware check would have left to others.
+    gpu_hours_held_unplaced: float
     gpu_hours_lost: Mapping[str, float]  # by eviction reason
     utilization: float
     mean_fragmentation_milli: float
@@ -167,6 +170,8 @@ class Metrics:
         # Integrals over time, in milli-GPU seconds (or index x seconds).
         self.used_integral = 0.0
         self.borrowed_integral = 0.0
+        self.unplaced = 0  # GPU milli of admitted workloads whose pods are not placed
+        self.unplaced_integral = 0.0
         self.frag_integral = 0.0
         self.jain_integral = 0.0
         self.jain_time = 0.0
@@ -196,6 +201,10 @@ class Metrics:
 
     def admitted(self) -> None:
         self.pending -= 1
+
+    def held_unplaced(self, gpu_milli: int) -> None:
+        """Quota of admitted workloads not yet placed grew (or, negative, shrank) by this."""
+        self.unplaced += gpu_milli
 
     def stopped(self, rec: WorkloadRecord, gpu_milli: int) -> None:
         i = self.index[rec.queue]
@@ -232,6 +241,7 @@ class Metrics:
             return
         self.used_integral += self.allocated * dt
         self.borrowed_integral += self.borrowed_total * dt
+        self.unplaced_integral += self.unplaced * dt
         self.frag_integral += self.frag_now * dt
         if self._jain_n:
             self.jain_integral += self.jain_now * dt
@@ -343,6 +353,7 @@ class Metrics:
             jct=Percentiles.of(jcts),
             gpu_hours_used=self.used_integral / milli_hours,
             gpu_hours_borrowed=self.borrowed_integral / milli_hours,
+            gpu_hours_held_unplaced=self.unplaced_integral / milli_hours,
             gpu_hours_lost={k: v / milli_hours for k, v in sorted(self.lost.items())},
             utilization=(
                 self.used_integral / (self.capacity_milli * span)

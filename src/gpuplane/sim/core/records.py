@@ -21,6 +21,9 @@ class WorkloadRecord:
     arrival: float
     gpu_milli: int
     first_admitted: float | None = None
+    #: When its pods first ran: later than first_admitted where quota was reserved before
+    #: the pods could be placed (quota-only admission, as Kueue does).
+    first_started: float | None = None
     started: float | None = None  # start of the current run; None while not running
     run: int = 0
     progress: float = 0.0
@@ -73,4 +76,6 @@ class WorkloadRecord:
         """Begin a run now; returns its number (its completion event carries it)."""
         self.run += 1
         self.started = now
+        if self.first_started is None:
+            self.first_started = now
         return self.run

@@ -78,6 +78,8 @@ class Simulator:
         self._submitted: list[Workload] = []
         self._placements: dict[str, tuple[Placement, ...]] = {}
         self._owner: dict[str, str] = {}  # pod key -> workload key
+        #: Admitted workloads whose pods are not placed yet, with the GPU milli they hold.
+        self._unplaced: dict[str, int] = {}
         self._down: set[int] = set()
         self._bad_gpus: set[tuple[int, int]] = set()
         self._wake_at: float | None = None
@@ -288,6 +290,13 @@ class Simulator:
         for key, admission in placed.items():
             if self._runs(key) and not self.records[key].running:
                 self._start(admission)
+        for admission in result.admitted:
+            key = admission.workload.key
+            rec = self.records[key]
+            # Admitted, quota reserved, pods not placed: the quota sits idle until they are.
+            if key in self.queueing.active and not rec.running and key not in self._unplaced:
+                self._unplaced[key] = rec.gpu_milli
+                self._metrics().held_unplaced(rec.gpu_milli)
         self._wake_for_reservation()
         if any(not a.placed for a in result.admitted):
             # Workaround: in quota-only mode the engine places what it admitted only at the
@@ -306,6 +315,7 @@ class Simulator:
         for p in admission.placements:
             self._owner[p.pod.key] = key
         run = rec.start(self.now)
+        self._placed(key)
         self._metrics().started(rec, sum(sum(p.gpu_milli) for p in admission.placements))
         end = rec.expected_end()
         if end is not None:
@@ -316,8 +326,15 @@ class Simulator:
         lost = rec.stop(self.now)
         rec.evictions += 1
         metrics = self._metrics()
+        self._placed(rec.workload.key)  # evicted before its pods ran: its quota is freed
         metrics.stopped(rec, self._unbind(rec.workload.key))
         metrics.evicted(rec, eviction.reason, lost)
+
+    def _placed(self, key: str) -> None:
+        """The workload's quota no longer sits idle waiting for its pods to be placed."""
+        held = self._unplaced.pop(key, 0)
+        if held:
+            self._metrics().held_unplaced(-held)
 
     def _unbind(self, key: str) -> int:
         """Forget where a workload's pods were; returns the GPU milli they held."""

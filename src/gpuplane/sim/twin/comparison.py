@@ -87,6 +87,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("fragmentation", "FRAG", "unusable free GPU / capacity", "fraction", "low", _percent),
     Column("wait_p50", "WAIT P50", "median queue wait", "seconds", "low", _duration),
     Column("wait_p95", "WAIT P95", "95th percentile queue wait", "seconds", "low", _duration),
+    Column(
+        "start_wait_p95",
+        "START P95",
+        "95th percentile wait until the pods run",
+        "seconds",
+        "low",
+        _duration,
+    ),
+    Column(
+        "held_unplaced_gpu_hours",
+        "IDLE QUOTA GPU-H",
+        "GPU quota held by admitted workloads whose pods could not be placed",
+        "GPU-hours",
+        "low",
+        _hours,
+    ),
     Column("jct_p50", "JCT P50", "median job completion time", "seconds", "low", _duration),
     Column("finished", "FINISHED", "jobs finished", "jobs", "high", _count),
     Column("gpu_hours", "GPU-HOURS", "GPU-hours held by pods", "GPU-hours", None, _hours),
@@ -112,6 +128,8 @@ def _row(r: VariantResult) -> dict[str, Value]:
         if waits.size
         else (math.nan, math.nan)
     )
+    starts = np.asarray(r.start_waits, dtype=np.float64)
+    start95 = float(np.percentile(starts, 95)) if starts.size else math.nan
     return {
         "variant": r.name,
         "gpu_allocation": rep.utilization,
@@ -121,6 +139,8 @@ def _row(r: VariantResult) -> dict[str, Value]:
         ),
         "wait_p50": wait50,
         "wait_p95": wait95,
+        "start_wait_p95": start95,
+        "held_unplaced_gpu_hours": rep.gpu_hours_held_unplaced,
         "jct_p50": rep.jct.p50,
         "finished": rep.finished,
         "gpu_hours": rep.gpu_hours_used,

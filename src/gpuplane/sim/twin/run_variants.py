@@ -53,6 +53,9 @@ class VariantResult:
     report: Report
     #: Per arrived workload (not rejected): wait to first admission, or to the end if never.
     waits: tuple[float, ...]
+    #: The same to its pods' first run: longer where quota was reserved before they could be
+    #: placed (quota-only admission).
+    start_waits: tuple[float, ...]
     pools: tuple[PoolUsage, ...]
     busy_gpu_hours: float
     capacity_gpus: int
@@ -100,6 +103,11 @@ def run_variant(
         for r in sim.records.values()
         if r.rejected is None
     )
+    start_waits = tuple(
+        (r.first_started if r.first_started is not None else report.end) - r.arrival
+        for r in sim.records.values()
+        if r.rejected is None
+    )
     hours = setup.horizon / HOUR
     pools = tuple(
         PoolUsage(
@@ -116,6 +124,7 @@ def run_variant(
         policy=setup.policy,
         report=report,
         waits=waits,
+        start_waits=start_waits,
         pools=pools,
         busy_gpu_hours=probe.busy_integral / (1000 * HOUR),
         capacity_gpus=state.total_gpus,
