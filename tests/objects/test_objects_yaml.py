@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from gpuplane.errors import InputError, Location, ManifestError
 from gpuplane.objects import read_manifests, read_text
-from gpuplane.objects.yaml_load import load_paths, load_text
+from gpuplane.objects.yaml_load import load_file, load_paths, load_text
 from gpuplane.objects.yamlio import Field, YamlList, YamlMap, locate
 
 POD = """\
@@ -272,3 +273,25 @@ def test_progress_counts_every_byte_read_and_reports_along_the_way(tmp_path: Pat
     assert len(read.pods) == 2400
     assert sum(told) == sum(p.stat().st_size for p in tmp_path.iterdir())
     assert len(told) >= 6 and all(n >= 0 for n in told)  # 2 per file along the way, 1 at the end
+
+
+def test_a_path_that_cannot_be_read_says_why(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nothing.yaml")
+    reasons = {
+        fifo: "is a named pipe, not a file",  # reading it would block for ever
+        Path("/dev/null"): "is a device, not a file",
+        tmp_path / "a.yaml": "is a symbolic link that loops",
+        tmp_path / "dangling.yaml": "is a symbolic link to nothing",
+        tmp_path / "missing.yaml": "no such file or directory",
+    }
+    for path, reason in reasons.items():
+        with pytest.raises(InputError, match=f"^{re.escape(str(path))}: {reason}"):
+            load_paths([path])
+        with pytest.raises(InputError, match=f"^{re.escape(str(path))}: {reason}"):
+            load_file(path)

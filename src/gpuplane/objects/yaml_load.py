@@ -9,6 +9,8 @@ here; every failure is a `ManifestError` or `InputError` with the file and line.
 
 from __future__ import annotations
 
+import errno
+import stat
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
@@ -205,6 +207,9 @@ def _malformed(exc: yaml.MarkedYAMLError, file: str, offset: int) -> ManifestErr
 def load_file(path: str | Path, progress: Progress | None = None) -> list[Document]:
     """Read one YAML file (UTF-8) into its documents."""
     name = str(path)
+    if not Path(path).is_file():
+        # Not only "missing": reading a named pipe would block, a device never end.
+        raise InputError(unreadable(Path(path)), where=Location(name))
     try:
         size = Path(path).stat().st_size
         if size > MAX_FILE_BYTES:
@@ -238,11 +243,30 @@ def expand_paths(paths: Sequence[str | Path], *, recursive: bool = True) -> list
             files.append(path)
         else:
             raise InputError(
-                "no such file or directory",
+                unreadable(path),
                 where=Location(str(raw)),
                 hint="name YAML files or directories that hold them",
             )
     return files
+
+
+def unreadable(path: Path) -> str:
+    """Why `path` is neither a file nor a folder to read: the real reason, not always "missing"."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link that loops"
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            return "is a symbolic link to nothing"
+        return str(exc.strerror or exc).lower()
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return "is not a regular file"
 
 
 def load_paths(
