@@ -157,5 +157,26 @@ def test_node_rows_are_checked(tmp_path):
 
 
 def test_an_unreadable_file_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="no such file or directory"):
         read_openb_pods(tmp_path / "missing.csv")
+
+
+def test_hostile_trace_files_are_input_errors_at_their_line(tmp_path):
+    """Bytes that are not UTF-8, a NUL byte, a header without rows and numbers past every bound:
+    each an InputError at its line (a traceback, or exit 0 with meaningless figures, before)."""
+    row = "t0,1000,1024,1,500,,LS,Running\n"
+    path = tmp_path / "p.csv"
+    path.write_bytes((POD_HEADER + row).encode() + b"t\xff\xfe,1,1,0,0,,LS,R\n")
+    with pytest.raises(InputError, match=r"p\.csv:3: is not UTF-8 text"):
+        read_openb_pods(path)
+    path.write_bytes((POD_HEADER + row).encode() + b"t1,1\x00,1,0,0,,LS,R\n")
+    with pytest.raises(InputError, match=r"p\.csv:3: cpu_milli: must be a whole number"):
+        read_openb_pods(path)
+    with pytest.raises(InputError, match=r"p\.csv:1: the pod list has no tasks"):
+        read_openb_pods(write(tmp_path, "p.csv", POD_HEADER))
+    huge = "t1," + "9" * 27 + ",1024,0,0,,LS,Running\n"
+    with pytest.raises(InputError, match=r"p\.csv:3: cpu_milli: must be at most .* 27 digits"):
+        read_openb_pods(write(tmp_path, "p.csv", POD_HEADER + row + huge))
+    nodes = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,131072,100000000,T4\n"
+    with pytest.raises(InputError, match=r"n\.csv:2: gpu: must be between 0 and 64"):
+        openb_nodes(write(tmp_path, "n.csv", nodes))

@@ -29,6 +29,7 @@ from gpuplane.catalog import lookup
 from gpuplane.catalog.labels import PRODUCT
 from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError, Location
+from gpuplane.limits import MAX_BYTES, MAX_CPU_MILLICORES, MAX_GPUS_PER_POD
 from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
@@ -38,6 +39,7 @@ from gpuplane.objects.scheduling import (
     NodeSelectorTerm,
     SelectorOperator,
 )
+from gpuplane.objects.yaml_load import unreadable
 from gpuplane.sharing import MAX_SPLIT_COUNT, GpuSharing, NodeSharing, SharingKind, gfd_labels
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
@@ -125,6 +127,9 @@ def read_openb_pods(path: str | Path, *, skip_bad: bool = False) -> PodList:
             continue
         names.add(pod.name)
         pods.append(pod)
+    if not pods and not skipped:
+        # A replay of no tasks would print figures that mean nothing.
+        raise InputError("the pod list has no tasks", where=Location(str(path), 1))
     return PodList(tuple(pods), tuple(skipped))
 
 
@@ -141,6 +146,7 @@ def openb_gpu_request(num_gpu: int, gpu_milli: int) -> GpuRequest:
 
 
 Row = dict[str, str]
+_MAX_MIB = MAX_BYTES // 2**20
 
 
 def _rows(
@@ -150,13 +156,21 @@ def _rows(
 
     A missing column or an unreadable file refuses the whole file.
     """
+    if not path.is_file():
+        raise InputError(unreadable(path), where=Location(str(path)))
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where=Location(str(path))) from None
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except UnicodeDecodeError:
+            raise InputError("is not UTF-8 text", where=_undecodable_at(path)) from None
+        except csv.Error as exc:
+            at = Location(str(path), 1)
+            raise InputError(f"is not a readable CSV file: {exc}", where=at) from None
         file_at = Location(str(path), 1)
         if header is None:
             raise InputError("the file is empty", where=file_at)
@@ -169,15 +183,33 @@ def _rows(
             )
         wanted = [*required, *(c for c in optional if c in header)]
         position = {c: header.index(c) for c in wanted}
-        for fields in reader:
-            where = Location(str(path), reader.line_num)
-            if not fields or fields == [""]:
-                continue  # a blank line carries no row
-            if len(fields) != len(header):
-                message = f"expected {len(header)} fields as in the header, found {len(fields)}"
-                yield where, InputError(message, where=where)
-                continue
-            yield where, {c: fields[i].strip() for c, i in position.items()}
+        try:
+            for fields in reader:
+                where = Location(str(path), reader.line_num)
+                if not fields or fields == [""]:
+                    continue  # a blank line carries no row
+                if len(fields) != len(header):
+                    found = len(fields)
+                    message = f"expected {len(header)} fields as in the header, found {found}"
+                    yield where, InputError(message, where=where)
+                    continue
+                yield where, {c: fields[i].strip() for c, i in position.items()}
+        except UnicodeDecodeError:
+            raise InputError("is not UTF-8 text", where=_undecodable_at(path)) from None
+        except csv.Error as exc:
+            raise InputError(
+                f"is not a readable CSV file: {exc}", where=Location(str(path), reader.line_num)
+            ) from None
+
+
+def _undecodable_at(path: Path) -> Location:
+    """The line of the first byte that is not UTF-8 (the reader decodes ahead of its rows)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Location(str(path), data.count(b"\n", 0, exc.start) + 1)
+    return Location(str(path))
 
 
 def _valid(row: Row | InputError) -> Row:
@@ -188,6 +220,12 @@ def _valid(row: Row | InputError) -> Row:
 
 def _int(row: Row, column: str, where: Location, low: int = 0, high: int | None = None) -> int:
     text = row[column]
+    if len(text) > 20 and text.isdigit():
+        # Past every bound; int() of a huge text is slow, and echoing it back no help.
+        raise InputError(
+            f"must be at most {high}, got a number of {len(text)} digits",
+            where=where.child(column),
+        )
     try:
         value = int(text)
     except ValueError:
@@ -205,9 +243,9 @@ def _node(line: Row | InputError, where: Location) -> Node:
     name = row["sn"]
     if not name:
         raise InputError("a node needs a name", where=where.child("sn"))
-    cpu = _int(row, "cpu_milli", where, low=1)
-    memory = _int(row, "memory_mib", where)
-    gpus = _int(row, "gpu", where)
+    cpu = _int(row, "cpu_milli", where, low=1, high=MAX_CPU_MILLICORES)
+    memory = _int(row, "memory_mib", where, high=_MAX_MIB)
+    gpus = _int(row, "gpu", where, high=MAX_GPUS_PER_POD)
     labels = {"kubernetes.io/hostname": name}
     if gpus == 0:
         if row["model"]:
@@ -234,9 +272,9 @@ def _pod(line: Row | InputError, where: Location) -> Pod:
     name = row["name"]
     if not name:
         raise InputError("a task needs a name", where=where.child("name"))
-    cpu = _int(row, "cpu_milli", where)
-    memory = _int(row, "memory_mib", where)
-    num_gpu = _int(row, "num_gpu", where)
+    cpu = _int(row, "cpu_milli", where, high=MAX_CPU_MILLICORES)
+    memory = _int(row, "memory_mib", where, high=_MAX_MIB)
+    num_gpu = _int(row, "num_gpu", where, high=MAX_GPUS_PER_POD)
     gpu_milli = _int(row, "gpu_milli", where, high=1000)
     if (num_gpu == 0) != (gpu_milli == 0):
         raise InputError(
