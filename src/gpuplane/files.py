@@ -9,7 +9,7 @@ instead of writing through it. A temporary file left by a killed run is removed 
 write to that folder.
 
 `output_folder` checks an output folder before any work starts, so that a long run does not
-fail at its last step.
+fail at its last step; `available_memory` says how much memory a run may take.
 """
 
 from __future__ import annotations
@@ -63,6 +63,17 @@ def output_folder(path: str | Path, option: str = "--out") -> Path:
         whose = "the folder" if existing == folder else f"{existing}"
         raise InputError(f"{whose} is not writable", where=where)
     return folder
+
+
+def available_memory(meminfo: str | Path = "/proc/meminfo") -> int | None:
+    """Bytes of memory free for a new run (Linux's MemAvailable), or None where unknown."""
+    try:
+        for line in Path(meminfo).read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _remove_stale(folder: Path) -> None:

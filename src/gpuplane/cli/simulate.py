@@ -9,6 +9,7 @@ with plots, to one self-contained HTML file.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from gpuplane.cli.app import err, out, plain
-from gpuplane.files import output_folder, write_atomic
+from gpuplane.errors import InputError, Location
+from gpuplane.files import available_memory, output_folder, write_atomic
 from gpuplane.limits import MAX_SEED
 from gpuplane.sim.core.metrics import HOUR
 from gpuplane.sim.twin.comparison import (
@@ -28,6 +30,7 @@ from gpuplane.sim.twin.comparison import (
     comparison_rows,
     formatted_rows,
 )
+from gpuplane.sim.twin.estimate import run_bytes
 from gpuplane.sim.twin.load import Twin, load_twin
 from gpuplane.sim.twin.report import ReportInfo, write_report
 from gpuplane.sim.twin.run_variants import VariantResult, run_variants
@@ -49,11 +52,16 @@ def simulate(
     jobs: int | None = typer.Option(
         None, "--jobs", "-j", min=1, help="Variants run at once (default: one per core)."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Run even when the run would need more memory than is free."
+    ),
 ) -> None:
     """Run every variant of SCENARIO on a simulated cluster and compare them."""
     began = time.perf_counter()
     output_folder(out_dir)  # checked now, not found wanting after the run
     twin = load_twin(scenario, seed=seed)
+    if not force:
+        _check_memory(twin, jobs)
     bars = _Bars(twin)
     try:
         results = run_variants(twin.variants, jobs=jobs, listener=bars)
@@ -94,6 +102,21 @@ def simulate(
         markup=False,
         soft_wrap=True,
     )
+
+
+def _check_memory(twin: Twin, jobs: int | None) -> None:
+    """Refuse, before it starts, a run that would need more memory than the machine has free."""
+    workers = max(1, min(len(twin.variants), jobs or os.cpu_count() or 1))
+    need = run_bytes(twin.variants, workers)
+    free = available_memory()
+    if free is not None and need > free:
+        raise InputError(
+            f"this run would need about {need / 2**30:.1f} GiB of memory "
+            f"({len(twin.variants)} variants, {workers} at a time); "
+            f"{free / 2**30:.1f} GiB is free",
+            where=Location(_shown(twin.file)),
+            hint="use fewer arrivals or variants, or --jobs 1; --force runs it anyway",
+        )
 
 
 def _write_metrics(out_dir: Path, name: str, results: list[VariantResult]) -> dict[str, Path]:
