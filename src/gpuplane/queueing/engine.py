@@ -19,7 +19,7 @@ from gpuplane.queueing.flavors import FlavorChoice, workload_flavors
 from gpuplane.queueing.gangs import GangPlacer, Moment, Shape, workload_shape
 from gpuplane.queueing.outcomes import Admission, CycleResult, Eviction, QueueingConfig
 from gpuplane.queueing.pending import PendingQueues, admits_namespace
-from gpuplane.queueing.preemption import Running, VictimSearch
+from gpuplane.queueing.preemption import VictimSearch
 from gpuplane.queueing.proportion import with_capacity
 from gpuplane.queueing.quota import FlavorResource, QuotaTree
 from gpuplane.queueing.refusals import Reason, Refusal
@@ -278,7 +278,7 @@ class Queueing:
         self, key: str, now: float, reason: str, by: str | None = None, requeue: bool = True
     ) -> Eviction:
         active = self._release(key)
-        lost = Running(active.workload, active.queue, active.admitted_at).lost_work(now)
+        lost = active.lost_work(now)
         if requeue:
             self.pending_queues.push(active.workload, active.queue)
         return Eviction(active.workload, active.queue, reason, now, lost, by)
