@@ -10,12 +10,12 @@ comes in as `now` (seconds); the engine never reads a clock.
 from __future__ import annotations
 
 import heapq
-from functools import partial
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.backfill import Backfill, ExpectedEnd, Reservation
-from gpuplane.queueing.flavors import FlavorChoice, workload_flavors
+from gpuplane.queueing.flavor_cache import FlavorCache
+from gpuplane.queueing.flavors import FlavorChoice
 from gpuplane.queueing.gangs import GangPlacer, Moment, Shape, workload_shape
 from gpuplane.queueing.outcomes import Admission, CycleResult, Eviction, QueueingConfig
 from gpuplane.queueing.pending import PendingQueues, admits_namespace
@@ -54,6 +54,7 @@ class Queueing:
             fair_sharing=config.fair_sharing and config.fair_preemption,
             placement_aware=config.placement_aware,
         )
+        self.flavor_cache = FlavorCache(self.tree, self.flavors, self.victims.possibility)
         self.backfill = Backfill(
             self.gangs,
             self.admitted,
@@ -235,8 +236,7 @@ class Queueing:
         return None
 
     def _flavors(self, w: Workload, queue: str) -> tuple[FlavorChoice, Amounts] | Reason:
-        oracle = partial(self.victims.possibility, w, queue)
-        got = workload_flavors(self.queues[queue], w, self.tree, self.flavors, oracle)
+        got = self.flavor_cache.get(self.queues[queue], w)
         return Reason(Refusal.NO_FLAVOR, got) if isinstance(got, str) else got
 
     def _admit(
