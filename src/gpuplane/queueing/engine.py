@@ -16,7 +16,7 @@ from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.backfill import Backfill, ExpectedEnd, Reservation
 from gpuplane.queueing.flavor_cache import FlavorCache
 from gpuplane.queueing.flavors import FlavorChoice
-from gpuplane.queueing.gangs import GangPlacer, Moment, Shape, workload_shape
+from gpuplane.queueing.gangs import GangPlacer, Moment, workload_shape
 from gpuplane.queueing.outcomes import Admission, CycleResult, Eviction, QueueingConfig
 from gpuplane.queueing.pending import PendingQueues, admits_namespace
 from gpuplane.queueing.preemption import VictimSearch
@@ -145,7 +145,7 @@ class Queueing:
         # number of queues or the backlog; queues are reached best first (share, priority, age).
         budget = 4 * self.config.scan_limit
         misses = 0
-        unplaceable: dict[Shape, Moment] = {}
+        unplaceable: dict[int, Moment] = {}
         while work:
             _, _, queue = heapq.heappop(work)
             if misses >= budget:

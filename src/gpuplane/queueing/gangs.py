@@ -74,7 +74,7 @@ class GangPlacer:
         changes = self.moment()
         elastic = w.min_pods is not None
         # The first pod's shape, checked before any pod object is built (the common case).
-        first = (pod_shape(w.pod_sets[0].template), tuple(sorted(choice.flavors.items())))
+        first = (first_pod_shape(w), tuple(sorted(choice.flavors.items())))
         if w.pod_sets and not elastic and self._unplaceable_first.get(first) == changes:
             return None
         key: Shape | None = None
@@ -206,11 +206,30 @@ def pod_shape(pod: Pod) -> Shape:
     )
 
 
-def workload_shape(w: Workload) -> Shape:
-    """The shapes of `w`'s pod sets and their counts (computed once per workload)."""
-    cached: Shape | None = w.__dict__.get("_shape")
+#: Every distinct shape seen, numbered: a memo keyed by a shape's number hashes an int, not
+#: a deep tuple of requests, selectors and tolerations (shapes are few; each is held once).
+_numbers: dict[Shape, int] = {}
+
+
+def shape_number(shape: Shape) -> int:
+    """The number of `shape`: equal shapes, equal numbers."""
+    return _numbers.setdefault(shape, len(_numbers))
+
+
+def workload_shape(w: Workload) -> int:
+    """The number of `w`'s pod sets' shapes and counts (worked out once per workload)."""
+    cached: int | None = w.__dict__.get("_shape")
     if cached is None:
-        cached = tuple((pod_shape(ps.template), ps.count) for ps in w.pod_sets)
+        shapes = tuple((pod_shape(ps.template), ps.count) for ps in w.pod_sets)
+        cached = shape_number(shapes)
         # Workload is frozen; the cache is not part of its value.
         object.__setattr__(w, "_shape", cached)
+        object.__setattr__(w, "_first_shape", shape_number(shapes[0][0]) if shapes else -1)
     return cached
+
+
+def first_pod_shape(w: Workload) -> int:
+    """The number of the shape of `w`'s first pod set's template."""
+    workload_shape(w)
+    number: int = w.__dict__["_first_shape"]
+    return number
