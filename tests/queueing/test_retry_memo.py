@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuplane.objects.queues import Preemption, ReclaimWithinCohort, WithinClusterQueue
+from gpuplane.placement.scheduler import Placement
 from gpuplane.queueing import Queueing
 
 from queueing_helpers import cq, engine, job
@@ -127,3 +128,23 @@ def test_a_gang_is_not_tried_again_while_its_nodes_stay_as_they_were(remember: b
             q.finish(key, 3.0)
     q.cycle(3.0)
     assert "ns/gang" in q.active
+
+
+@settings(max_examples=60, deadline=None)
+@given(EVENTS, st.sampled_from([1, 2, 3, 4, 5]))
+def test_feasible_nodes_are_those_schedule_chooses_among(events: list[tuple], gpus: int) -> None:  # type: ignore[type-arg]
+    q, _ = build(True)
+    for n, event in enumerate(events):
+        if event[0] == "submit":
+            _, queue, g, pods, priority = event
+            q.submit(job(f"w{n}", queue, g, pods, priority, created=float(n)), float(n))
+        elif event[0] == "health":
+            q.state.set_gpu_health(event[1], 0, event[2])
+        q.cycle(float(n))
+    pod = job("probe", "a", gpus).pods()[0]
+    feasible = q.scheduler.feasible(pod)
+    decision = q.scheduler.schedule(pod)
+    if feasible.any():
+        assert isinstance(decision, Placement) and feasible[decision.node_index]
+    else:
+        assert not isinstance(decision, Placement)
