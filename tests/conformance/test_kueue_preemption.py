@@ -20,7 +20,8 @@ from gpuplane.objects.queues import (
     WithinClusterQueue,
 )
 from gpuplane.queueing import PodSet, Workload
-from gpuplane.queueing.preemption import Running, victim_order
+from gpuplane.queueing.preemption import victim_order
+from gpuplane.queueing.running import Running
 
 from helpers import pod, whole
 from queueing_helpers import admitted, cq, engine, evicted, job

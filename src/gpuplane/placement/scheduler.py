@@ -140,6 +140,32 @@ class Scheduler:
                 ok &= ~mask
         return ok
 
+    def feasible(self, pod: Pod) -> BoolArray:
+        """Nodes that pass every filter for `pod` now: those `schedule` would choose among."""
+        state = self.state
+        cycle = Cycle(
+            pod=pod,
+            state=state,
+            cache=self.cache,
+            gpu=GpuFit(pod.gpu, state, memo=self.gpu_memo),
+            rng=self.rng,
+            workload=self.workload,
+        )
+        absent, rejection = _prefilter(cycle, self._prefilters)
+        if rejection is not None:
+            return np.zeros(len(state), dtype=np.bool_)
+        if self.incremental:
+            failed = self._answers.lookup(cycle).failed | self._fixed_failures(cycle)
+        else:
+            failed = np.zeros(len(state), dtype=np.bool_)
+        for plugin in self._cycle_filters:
+            for _, mask in plugin.filter(cycle):
+                failed |= mask
+        if absent is not None:
+            failed |= absent[1]
+        ok: BoolArray = ~failed
+        return ok
+
     def schedule(self, pod: Pod) -> Decision:
         """Decide where `pod` goes, without changing the state."""
         state = self.state

@@ -10,16 +10,16 @@ comes in as `now` (seconds); the engine never reads a clock.
 from __future__ import annotations
 
 import heapq
-from functools import partial
 
 from gpuplane.catalog.resources import GPU
 from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.backfill import Backfill, ExpectedEnd, Reservation
-from gpuplane.queueing.flavors import FlavorChoice, workload_flavors
-from gpuplane.queueing.gangs import GangPlacer, Moment, Shape, workload_shape
+from gpuplane.queueing.flavor_cache import FlavorCache
+from gpuplane.queueing.flavors import FlavorChoice
+from gpuplane.queueing.gangs import GangPlacer, Moment, workload_shape
 from gpuplane.queueing.outcomes import Admission, CycleResult, Eviction, QueueingConfig
 from gpuplane.queueing.pending import PendingQueues, admits_namespace
-from gpuplane.queueing.preemption import Running, VictimSearch
+from gpuplane.queueing.preemption import VictimSearch
 from gpuplane.queueing.proportion import with_capacity
 from gpuplane.queueing.quota import FlavorResource, QuotaTree
 from gpuplane.queueing.refusals import Reason, Refusal
@@ -54,6 +54,7 @@ class Queueing:
             fair_sharing=config.fair_sharing and config.fair_preemption,
             placement_aware=config.placement_aware,
         )
+        self.flavor_cache = FlavorCache(self.tree, self.flavors, self.victims.possibility)
         self.backfill = Backfill(
             self.gangs,
             self.admitted,
@@ -144,7 +145,7 @@ class Queueing:
         # number of queues or the backlog; queues are reached best first (share, priority, age).
         budget = 4 * self.config.scan_limit
         misses = 0
-        unplaceable: dict[Shape, Moment] = {}
+        unplaceable: dict[int, Moment] = {}
         while work:
             _, _, queue = heapq.heappop(work)
             if misses >= budget:
@@ -235,8 +236,7 @@ class Queueing:
         return None
 
     def _flavors(self, w: Workload, queue: str) -> tuple[FlavorChoice, Amounts] | Reason:
-        oracle = partial(self.victims.possibility, w, queue)
-        got = workload_flavors(self.queues[queue], w, self.tree, self.flavors, oracle)
+        got = self.flavor_cache.get(self.queues[queue], w)
         return Reason(Refusal.NO_FLAVOR, got) if isinstance(got, str) else got
 
     def _admit(
@@ -278,7 +278,7 @@ class Queueing:
         self, key: str, now: float, reason: str, by: str | None = None, requeue: bool = True
     ) -> Eviction:
         active = self._release(key)
-        lost = Running(active.workload, active.queue, active.admitted_at).lost_work(now)
+        lost = active.lost_work(now)
         if requeue:
             self.pending_queues.push(active.workload, active.queue)
         return Eviction(active.workload, active.queue, reason, now, lost, by)

@@ -204,4 +204,6 @@ def with_flavor(pod: Pod, flavors: Mapping[str, ResourceFlavor], chosen: Mapping
             continue
         selector.update(flavor.node_labels)
         tolerations += [t for t in flavor.tolerations if t not in tolerations]
+    if selector == pod.node_selector and len(tolerations) == len(pod.tolerations):
+        return pod  # nothing added (the usual flavor without labels or tolerations)
     return replace(pod, node_selector=selector, tolerations=tuple(tolerations))

@@ -19,12 +19,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from gpuplane.cluster.journal import Trial
-from gpuplane.cluster.state import BoolArray
+from gpuplane.cluster.state import BoolArray, IntArray
 from gpuplane.objects.pod import Pod
 from gpuplane.objects.queues import ResourceFlavor
 from gpuplane.placement.scheduler import Placement, Scheduler
 from gpuplane.queueing.flavors import FlavorChoice, with_flavor
 from gpuplane.queueing.outcomes import Admission
+from gpuplane.queueing.retry import FailedTry, remember, repeatable
 from gpuplane.queueing.usage import AdmittedUsage
 from gpuplane.queueing.workload import Workload
 
@@ -43,6 +44,8 @@ class GangPlacer:
         self._unplaceable: dict[Shape, Moment] = {}
         self._unplaceable_first: dict[Shape, Moment] = {}
         self._eligible: dict[Shape, BoolArray] = {}
+        self._failed: dict[Shape, FailedTry] = {}
+        self._repeatable_for = (-1, False)
 
     def moment(self) -> Moment:
         """When now is, for memos: moves on every change to the cluster and every trial."""
@@ -65,15 +68,46 @@ class GangPlacer:
         (counting `placed_already`); pods that find no room are left for later. A pod shape
         that found no node is remembered with the moment: until something changes, the same
         shape is refused at once instead of filtering again (with a deep backlog most
-        attempts are such repeats).
+        attempts are such repeats). A gang's failed try is remembered with the nodes that
+        decided it (see `retry`), and not tried again while they stay as they were.
         """
-        placed: list[Placement] = []
         changes = self.moment()
         elastic = w.min_pods is not None
         # The first pod's shape, checked before any pod object is built (the common case).
-        first = (pod_shape(w.pod_sets[0].template), tuple(sorted(choice.flavors.items())))
+        first = (first_pod_shape(w), tuple(sorted(choice.flavors.items())))
         if w.pod_sets and not elastic and self._unplaceable_first.get(first) == changes:
             return None
+        key: Shape | None = None
+        if not elastic and not placed_already and self._repeatable():
+            key = (workload_shape(w), first[1])
+            failed = self._failed.get(key)
+            if failed is not None and failed.fails_again(self.scheduler, self._samples(w, choice)):
+                # What the try would have done on its way to failing, done without it.
+                if failed.at_first:
+                    self._unplaceable[failed.shape] = changes
+                    self._unplaceable_first[first] = changes
+                else:
+                    self._epoch += 1
+                return None
+        draws = self._draws() if key is not None else None
+        placed, refused = self._try(w, choice, placed_already, changes, first)
+        if refused is not None and key is not None and draws == self._draws():
+            samples = self._samples(w, choice)
+            eligible = self._eligible_of(samples)
+            self._failed[key] = remember(self.scheduler, samples, eligible, *refused)
+        return placed
+
+    def _try(
+        self,
+        w: Workload,
+        choice: FlavorChoice,
+        placed_already: frozenset[str],
+        changes: Moment,
+        first: Shape,
+    ) -> tuple[list[Placement] | None, tuple[bool, Shape] | None]:
+        """The placement, or None and (whether the first pod failed, its shape) when refused."""
+        placed: list[Placement] = []
+        elastic = w.min_pods is not None
         with self.trial() as trial:
             for pod in w.pods():
                 if pod.key in placed_already:
@@ -81,7 +115,7 @@ class GangPlacer:
                 pod = with_flavor(pod, self.flavors, choice.flavors)
                 shape = pod_shape(pod)
                 if self._unplaceable.get(shape) == changes and not placed and not elastic:
-                    return None
+                    return None, (True, shape)
                 decision = self.scheduler.place(pod)
                 if isinstance(decision, Placement):
                     placed.append(decision)
@@ -91,11 +125,41 @@ class GangPlacer:
                 if not placed:
                     self._unplaceable[shape] = changes
                     self._unplaceable_first[first] = changes
-                return None
+                return None, (not placed, shape)
             if elastic and (not placed or len(placed) + len(placed_already) < (w.min_pods or 0)):
-                return None
+                return None, None
             trial.keep()
-        return placed
+        return placed, None
+
+    def _repeatable(self) -> bool:
+        size = len(self.state)
+        if self._repeatable_for[0] != size:
+            self._repeatable_for = (size, repeatable(self.scheduler))
+        return self._repeatable_for[1]
+
+    def _draws(self) -> object:
+        """The scheduler's random generator's state: a try that drew from it is not repeatable."""
+        rng = self.scheduler.rng
+        return None if rng is None else rng.bit_generator.state
+
+    def _samples(self, w: Workload, choice: FlavorChoice) -> list[Pod]:
+        """One pod of each pod set, as it would be placed (its flavors applied)."""
+        pods, out, at = w.pods(), [], 0
+        for ps in w.pod_sets:
+            out.append(with_flavor(pods[at], self.flavors, choice.flavors))
+            at += ps.count
+        return out
+
+    def _eligible_of(self, pods: list[Pod]) -> IntArray:
+        nodes = np.zeros(len(self.state), dtype=np.bool_)
+        for pod in pods:
+            key = (pod_shape(pod), self.state.generation)
+            mask = self._eligible.get(key)
+            if mask is None:
+                mask = self.scheduler.eligible(pod)
+                self._eligible[key] = mask
+            nodes |= mask
+        return np.flatnonzero(nodes)
 
     def place_admitted(self, usage: AdmittedUsage, now: float) -> list[Admission]:
         """Place the pods of admitted workloads that are not placed yet: all of them in
@@ -142,5 +206,30 @@ def pod_shape(pod: Pod) -> Shape:
     )
 
 
-def workload_shape(w: Workload) -> Shape:
-    return tuple((pod_shape(ps.template), ps.count) for ps in w.pod_sets)
+#: Every distinct shape seen, numbered: a memo keyed by a shape's number hashes an int, not
+#: a deep tuple of requests, selectors and tolerations (shapes are few; each is held once).
+_numbers: dict[Shape, int] = {}
+
+
+def shape_number(shape: Shape) -> int:
+    """The number of `shape`: equal shapes, equal numbers."""
+    return _numbers.setdefault(shape, len(_numbers))
+
+
+def workload_shape(w: Workload) -> int:
+    """The number of `w`'s pod sets' shapes and counts (worked out once per workload)."""
+    cached: int | None = w.__dict__.get("_shape")
+    if cached is None:
+        shapes = tuple((pod_shape(ps.template), ps.count) for ps in w.pod_sets)
+        cached = shape_number(shapes)
+        # Workload is frozen; the cache is not part of its value.
+        object.__setattr__(w, "_shape", cached)
+        object.__setattr__(w, "_first_shape", shape_number(shapes[0][0]) if shapes else -1)
+    return cached
+
+
+def first_pod_shape(w: Workload) -> int:
+    """The number of the shape of `w`'s first pod set's template."""
+    workload_shape(w)
+    number: int = w.__dict__["_first_shape"]
+    return number

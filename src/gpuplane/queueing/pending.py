@@ -31,6 +31,9 @@ class PendingQueues:
         self._heaps: dict[str, list[_Entry]] = {q: [] for q in queues}
         self._pending: dict[str, tuple[Workload, str]] = {}
         self._count: dict[str, int] = dict.fromkeys(queues, 0)
+        #: Per queue, bumped on every push and take: `heads` answers are kept until it moves.
+        self._changes: dict[str, int] = dict.fromkeys(queues, 0)
+        self._heads: dict[str, tuple[int, list[Workload]]] = {}
         self._seq = itertools.count()
         #: Queues to look at in the next pass.
         self.dirty: set[str] = set()
@@ -66,12 +69,14 @@ class PendingQueues:
         heapq.heappush(self._heaps[queue], entry)
         self._pending[workload.key] = (workload, queue)
         self._count[queue] += 1
+        self._changes[queue] += 1
         self.dirty.add(queue)
 
     def take(self, key: str) -> tuple[Workload, str]:
         """Remove a pending workload (admitted, or moved); its heap entry goes stale."""
         workload, queue = self._pending.pop(key)
         self._count[queue] -= 1
+        self._changes[queue] += 1
         return workload, queue
 
     def wake_all(self) -> None:
@@ -102,8 +107,13 @@ class PendingQueues:
     def heads(self, queue: str) -> list[Workload]:
         """Up to scan_limit pending workloads of a queue in order (StrictFIFO: just the head).
 
-        Costs O(scan_limit log n): entries are popped and pushed back, never scanned.
+        Costs O(scan_limit log n): entries are popped and pushed back, never scanned; and
+        nothing while the queue has not changed since the last time (a queue woken by room
+        released elsewhere is looked at again with the same heads).
         """
+        known = self._heads.get(queue)
+        if known is not None and known[0] == self._changes[queue]:
+            return list(known[1])
         heap = self._heaps[queue]
         limit = 1 if self.strict(queue) else self.scan_limit
         out: list[Workload] = []
@@ -121,7 +131,8 @@ class PendingQueues:
             out.append(found[0])
         for entry in kept:
             heapq.heappush(heap, entry)
-        return out
+        self._heads[queue] = (self._changes[queue], out)
+        return list(out)
 
     def strict(self, queue: str) -> bool:
         return self.queues[queue].queueing_strategy is QueueingStrategy.STRICT_FIFO

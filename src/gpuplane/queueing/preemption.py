@@ -21,35 +21,22 @@ victim not needed is spared.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from gpuplane.objects.queues import (
     BorrowWithinCohort,
     ClusterQueue,
+    Preemption,
     ReclaimWithinCohort,
     WithinClusterQueue,
 )
 from gpuplane.queueing.flavors import FlavorChoice, Mode
 from gpuplane.queueing.gangs import GangPlacer, Moment, workload_shape
 from gpuplane.queueing.quota import FlavorResource
+from gpuplane.queueing.running import Running
 from gpuplane.queueing.usage import AdmittedUsage
 from gpuplane.queueing.workload import Workload
-
-
-@dataclass(frozen=True)
-class Running:
-    """An admitted workload as preemption sees it."""
-
-    workload: Workload
-    queue: str
-    admitted_at: float
-
-    def lost_work(self, now: float) -> float:
-        """Seconds of work lost if stopped now: since the last checkpoint (or the start)."""
-        ran = max(0.0, now - self.admitted_at)
-        interval = self.workload.checkpoint_interval
-        return ran % interval if interval else ran
 
 
 def victim_order(
@@ -63,32 +50,6 @@ def victim_order(
         return (own, r.workload.priority, r.lost_work(now), -r.admitted_at, r.workload.key)
 
     return key
-
-
-def within_queue_allows(policy: WithinClusterQueue, preemptor: Workload, victim: Running) -> bool:
-    p, v = preemptor.priority, victim.workload.priority
-    if policy is WithinClusterQueue.LOWER_PRIORITY:
-        return v < p
-    if policy is WithinClusterQueue.LOWER_OR_NEWER_EQUAL_PRIORITY:
-        return v < p or (v == p and victim.workload.created > preemptor.created)
-    return False
-
-
-def reclaim_allows(policy: ReclaimWithinCohort, preemptor: Workload, victim: Running) -> bool:
-    if policy is ReclaimWithinCohort.ANY:
-        return True
-    if policy is ReclaimWithinCohort.LOWER_PRIORITY:
-        return victim.workload.priority < preemptor.priority
-    return False
-
-
-def borrow_allows(
-    policy: BorrowWithinCohort, threshold: int | None, preemptor: Workload, victim: Running
-) -> bool:
-    if policy is not BorrowWithinCohort.LOWER_PRIORITY:
-        return False
-    v = victim.workload.priority
-    return v < preemptor.priority and (threshold is None or v <= threshold)
 
 
 class VictimSearch:
@@ -191,22 +152,17 @@ class VictimSearch:
             for a in removed:
                 self.tree.add(a.queue, a.amounts)
 
-    def _running(self, key: str) -> Running:
-        active = self.usage.active[key]
-        return Running(active.workload, active.queue, active.admitted_at)
-
     def _candidates(
         self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]
     ) -> list[Running]:
+        """Every running workload the policies let `w` preempt, in no particular order.
+
+        Read from the priority index: only the priorities a policy allows are looked at.
+        """
         node = self.tree.nodes[queue]
         policy = self.queues[queue].preemption
-        by_queue = self.usage.by_queue
-        out: list[Running] = []
-        if policy.within_cluster_queue is not WithinClusterQueue.NEVER:
-            for key in sorted(by_queue.get(queue, ())):
-                running = self._running(key)
-                if within_queue_allows(policy.within_cluster_queue, w, running):
-                    out.append(running)
+        running = self.usage.running
+        out = self._within_queue(policy.within_cluster_queue, w, queue)
         cohort_wide = (
             policy.reclaim_within_cohort is not ReclaimWithinCohort.NEVER
             or policy.borrow_within_cohort is not BorrowWithinCohort.NEVER
@@ -222,32 +178,39 @@ class VictimSearch:
                 if fr in after:
                     after[fr] -= a
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
+        bound = _cohort_bound(policy, w, within_nominal)
         share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
         for other_name in sorted(self.members(queue)):
-            if other_name == queue or not by_queue.get(other_name):
+            if other_name == queue or not running.count(other_name):
                 continue
             other = self.tree.nodes[other_name]
             # Queues within their own quota are never preempted by others (their guarantee).
             if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
                 continue
-            for key in sorted(by_queue[other_name]):
-                running = self._running(key)
-                amounts_held = self.usage.active[key].amounts
+            if not self.fair_sharing:
+                if bound is not None:
+                    out.extend(running.below(other_name, bound))
+                continue
+            for victim in running.all(other_name):
+                if bound is not None and victim.workload.priority < bound:
+                    out.append(victim)
+                    continue
+                held = self.usage.active[victim.workload.key].amounts
                 # Kueue's LessThanOrEqualToFinalShare: the victim's queue must still hold at
                 # least the preemptor's share once the victim is gone, or the two would take
                 # the GPUs back and forth.
-                fairer = self.fair_sharing and (
-                    self.tree.share(other, {fr: -a for fr, a in amounts_held.items()})
-                    >= share_after
-                )
-                reclaims = within_nominal and reclaim_allows(
-                    policy.reclaim_within_cohort, w, running
-                )
-                borrows = not within_nominal and borrow_allows(
-                    policy.borrow_within_cohort, policy.borrow_max_priority_threshold, w, running
-                )
-                if reclaims or borrows or fairer:
-                    out.append(running)
+                if self.tree.share(other, {fr: -a for fr, a in held.items()}) >= share_after:
+                    out.append(victim)
+        return out
+
+    def _within_queue(self, policy: WithinClusterQueue, w: Workload, queue: str) -> list[Running]:
+        """The preemptor's own queue's workloads that `policy` lets it preempt."""
+        if policy is WithinClusterQueue.NEVER:
+            return []
+        running = self.usage.running
+        out = list(running.below(queue, w.priority))
+        if policy is WithinClusterQueue.LOWER_OR_NEWER_EQUAL_PRIORITY:
+            out.extend(r for r in running.at(queue, w.priority) if r.workload.created > w.created)
         return out
 
     def _fits_without(
@@ -275,3 +238,21 @@ class VictimSearch:
         finally:
             for a in removed:
                 self.tree.add(a.queue, a.amounts)
+
+
+def _cohort_bound(policy: Preemption, w: Workload, within_nominal: bool) -> float | None:
+    """Workloads of borrowing cohort queues below this priority may be preempted (None: none).
+
+    reclaimWithinCohort applies while the preemptor's queue stays within its quota,
+    borrowWithinCohort while it borrows (up to maxPriorityThreshold).
+    """
+    if within_nominal:
+        if policy.reclaim_within_cohort is ReclaimWithinCohort.ANY:
+            return math.inf
+        if policy.reclaim_within_cohort is ReclaimWithinCohort.LOWER_PRIORITY:
+            return w.priority
+        return None
+    if policy.borrow_within_cohort is not BorrowWithinCohort.LOWER_PRIORITY:
+        return None
+    threshold = policy.borrow_max_priority_threshold
+    return w.priority if threshold is None else min(w.priority, threshold + 1)

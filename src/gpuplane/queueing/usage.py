@@ -15,6 +15,7 @@ from gpuplane.catalog.resources import GPU
 from gpuplane.objects.policy import ResourceQuota
 from gpuplane.placement.scheduler import Placement
 from gpuplane.queueing.quota import FlavorResource, QuotaTree
+from gpuplane.queueing.running import Running, RunningIndex
 from gpuplane.queueing.workload import Workload
 
 
@@ -30,6 +31,10 @@ class Active:
     admitted_at: float
     borrowing: bool
 
+    def lost_work(self, now: float) -> float:
+        """Seconds of work lost if stopped now (see `Running.lost_work`)."""
+        return Running(self.workload, self.queue, self.admitted_at).lost_work(now)
+
 
 class AdmittedUsage:
     """Who is admitted, and what they hold of ClusterQueue quota and namespace quota."""
@@ -39,7 +44,8 @@ class AdmittedUsage:
     ) -> None:
         self.tree = tree
         self.active: dict[str, Active] = {}
-        self.by_queue: dict[str, set[str]] = {q: set() for q in queues}
+        #: The admitted workloads of each queue by priority, for victim searches.
+        self.running = RunningIndex(queues)
         #: Admitted by quota alone, pods not placed yet (only in quota-only mode).
         self.unplaced: set[str] = set()
         self.ns_quota: dict[str, dict[str, int]] = {}
@@ -77,12 +83,12 @@ class AdmittedUsage:
             usage[r] = usage.get(r, 0) + a
         usage["pods"] = usage.get("pods", 0) + w.pod_count
         self.active[w.key] = active
-        self.by_queue[active.queue].add(w.key)
+        self.running.add(Running(w, active.queue, active.admitted_at))
 
     def remove(self, key: str) -> Active:
         """Forget an admitted workload and give back its quota (its pods are the caller's)."""
         active = self.active.pop(key)
-        self.by_queue[active.queue].discard(key)
+        self.running.remove(active.workload, active.queue)
         self.unplaced.discard(key)
         self.tree.add(active.queue, active.amounts, sign=-1)
         usage = self.ns_usage[active.workload.namespace]

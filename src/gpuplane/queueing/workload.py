@@ -73,21 +73,29 @@ class Workload:
         return sum(ps.count for ps in self.pod_sets)
 
     def pods(self) -> list[Pod]:
-        """The workload's pods, named <workload>-<podset>-<index>, in the workload's namespace."""
-        name = self.key.split("/", 1)[-1]
-        out = []
-        for ps in self.pod_sets:
-            for i in range(ps.count):
-                suffix = f"{ps.name}-{i}" if len(self.pod_sets) > 1 else str(i)
-                out.append(
-                    replace(
-                        ps.template,
-                        name=f"{name}-{suffix}",
-                        namespace=self.namespace,
-                        owner=self.key,
+        """The workload's pods, named <workload>-<podset>-<index>, in the workload's namespace.
+
+        Made once (every admission attempt asks again); a new list each call.
+        """
+        cached: tuple[Pod, ...] | None = self.__dict__.get("_pods")
+        if cached is None:
+            name = self.key.split("/", 1)[-1]
+            out = []
+            for ps in self.pod_sets:
+                for i in range(ps.count):
+                    suffix = f"{ps.name}-{i}" if len(self.pod_sets) > 1 else str(i)
+                    out.append(
+                        replace(
+                            ps.template,
+                            name=f"{name}-{suffix}",
+                            namespace=self.namespace,
+                            owner=self.key,
+                        )
                     )
-                )
-        return out
+            cached = tuple(out)
+            # The dataclass is frozen; the cache is not part of its value.
+            object.__setattr__(self, "_pods", cached)
+        return list(cached)
 
     def requests(self) -> dict[str, int]:
         """Total quota the workload needs while it runs (computed once; a copy each call)."""
