@@ -90,7 +90,9 @@ class Findings:
     def _unresolved(self, setup: VariantSetup) -> list[str]:
         """Workloads whose queue name resolves to nothing in this variant: never admitted."""
         config = setup.config
-        local = {(lq.namespace, lq.name): lq.cluster_queue for lq in config.local_queues}
+        # As written: the config leaves out LocalQueues naming no ClusterQueue (inactive).
+        written = [*self.manifests.local_queues, *config.local_queues]
+        local = {(lq.namespace, lq.name): lq.cluster_queue for lq in written}
         queues = {cq.name: cq for cq in config.cluster_queues}
         why: dict[tuple[str, str], str] = {}
         stuck: dict[tuple[str, str], list[Workload]] = {}

@@ -132,7 +132,7 @@ def load_twin(
         paths = [*(root / q for q in base.queues), *(root / m for m in base.workload.manifests)]
         manifests = read_manifests(paths, recursive=False)
     workloads, utilization = scenario_workloads(base, root, manifests)
-    reference = queueing_config(queues, workloads)
+    reference = _active(queueing_config(queues, workloads))
     setups = tuple(
         _setup(v, base, root, reference, workloads, utilization) for v in parsed.variants
     )
@@ -170,6 +170,14 @@ def _setup(
         seed=base.seed,
         currency=prices.currency,
     )
+
+
+def _active(config: QueueingConfig) -> QueueingConfig:
+    """`config` without LocalQueues naming no ClusterQueue: Kueue keeps those inactive, so
+    their workloads are never admitted (`twin.checks` warns about each)."""
+    names = {cq.name for cq in config.cluster_queues}
+    local = tuple(lq for lq in config.local_queues if lq.cluster_queue in names)
+    return config if len(local) == len(config.local_queues) else replace(config, local_queues=local)
 
 
 def apply_variant(config: QueueingConfig, variant: QueueingSpec) -> QueueingConfig:
