@@ -49,10 +49,12 @@ class Findings:
         }
 
     def summary(self) -> tuple[str, ...]:
+        # Those arriving after the horizon never run: counted, they would not match the table.
+        arriving = [w for w in self.workloads if w.created <= self.base.horizon]
         by_queue = Counter(
-            f"{w.namespace}/{w.queue}" if w.queue else "(no queue)" for w in self.workloads
+            f"{w.namespace}/{w.queue}" if w.queue else "(no queue)" for w in arriving
         )
-        line = f"{len(self.workloads):,} workloads"
+        line = f"{len(arriving):,} workloads"
         if by_queue:
             line += f" by LocalQueue: {counted(by_queue)}"
         return (*read_summary(self.manifests), line)
