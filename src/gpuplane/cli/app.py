@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
@@ -53,6 +53,27 @@ def fail_on_input_errors() -> Iterator[None]:
 def warn(message: str) -> None:
     said = Text.assemble(("warning:", "yellow"), " ", shorten(message))
     err.print(said, highlight=False, soft_wrap=True)
+
+
+def noted(summary: Sequence[str], warnings: Sequence[str], *, strict: bool) -> None:
+    """What was read (on stderr) and its warnings; with `strict`, the warnings are errors.
+
+    Under --strict every warning is printed as an error and the command exits 2 before it
+    computes anything: a result that may be wrong is no result for a CI gate.
+    """
+    for line in summary:
+        err.print(Text(shorten(line), style="dim"), highlight=False, soft_wrap=True)
+    if not strict:
+        for message in warnings:
+            warn(message)
+        return
+    if warnings:
+        for message in warnings:
+            said = Text.assemble(("error:", "bold red"), " ", shorten(message))
+            err.print(said, highlight=False, soft_wrap=True)
+        count = f"{len(warnings)} problem{'s' if len(warnings) > 1 else ''}"
+        err.print(f"{count} with --strict: fix them, or run without --strict to see the result")
+        sys.exit(EXIT_INPUT_ERROR)
 
 
 def plain(value: object, style: str = "") -> Text:

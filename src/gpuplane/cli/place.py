@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,12 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from gpuplane import __version__
-from gpuplane.cli.app import out, plain, warn
+from gpuplane.cli.app import noted, out, plain
 from gpuplane.cli.reading import reading
 from gpuplane.cluster import ClusterState
 from gpuplane.cluster.load import load_cluster
 from gpuplane.errors import InputError
 from gpuplane.objects import Job, Node, read_manifests
+from gpuplane.objects.summary import counted, read_summary
 from gpuplane.placement import DEFAULT_PROFILE, PROFILES, Placement, Scheduler
 from gpuplane.placement.selector_warnings import selector_warnings
 from gpuplane.quantity import format_memory
@@ -47,11 +49,15 @@ def place(
     policy: str = typer.Option(
         DEFAULT_PROFILE, "--policy", help=f"Placement policy: {', '.join(sorted(PROFILES))}."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Every warning is an error: exit 2 before placing anything."
+    ),
 ) -> None:
     """Place the pods of MANIFESTS in order on CLUSTER and print where each one lands.
 
     With --kubeconfig (or --context), CLUSTER is the live cluster: its Nodes, and every pod
     bound there holding what it holds, as `gpuplane scheduler` counts them. Nothing is changed.
+    What was read, and what was skipped and why, is printed first on stderr.
     """
     live = kubeconfig is not None or context is not None
     if live == (cluster is not None):
@@ -61,18 +67,19 @@ def place(
         )
     with reading(manifests, recursive=False) as progress:
         read = read_manifests(manifests, recursive=False, progress=progress)
+    warnings = list(read.warnings)
     if cluster is not None:
         nodes = load_cluster(cluster)
         scheduler = Scheduler(ClusterState(nodes), policy)
     else:
-        nodes, scheduler = _live(kubeconfig, context, policy)
-    for message in read.warnings:
-        warn(message)
+        nodes, scheduler, uncounted = _live(kubeconfig, context, policy)
+        warnings += uncounted
 
     pods = [p for w in read.workloads for p in (w.active_pods() if isinstance(w, Job) else [w])]
     for pod in pods:
-        for message in selector_warnings(pod, nodes):
-            warn(message)
+        warnings += selector_warnings(pod, nodes)
+    summary = [*read_summary(read), f"{len(pods)} pods to place on {len(nodes)} nodes"]
+    noted(summary, warnings, strict=strict)
 
     state = scheduler.state
     table = Table(title=f"{len(pods)} pods on {len(nodes)} nodes ({scheduler.profile.name})")
@@ -109,15 +116,20 @@ def place(
     for key, message in refused:
         out.print(Text.assemble((key, "red"), ": ", message), highlight=False, soft_wrap=True)
     placed = len(pods) - len(refused)
-    out.print(f"{placed}/{len(pods)} pods placed, {len(refused)} unschedulable.")
+    said = f"{placed}/{len(pods)} pods placed, {len(refused)} unschedulable"
+    if read.skipped:
+        # A count of pods alone reads as "all of it" while objects were left out.
+        skipped = counted(Counter(s.kind for s in read.skipped))
+        said += f"; {len(read.skipped)} objects skipped ({skipped})"
+    out.print(said + ".", highlight=False, markup=False, soft_wrap=True)
     if modes - {SharingKind.EXCLUSIVE} or len(modes) > 1:
         out.print(_isolation_table(modes))
 
 
 def _live(
     kubeconfig: Path | None, context: str | None, policy: str
-) -> tuple[list[Node], Scheduler]:
-    """The live cluster's nodes and a scheduler on its state now (one list of each kind)."""
+) -> tuple[list[Node], Scheduler, list[str]]:
+    """The live cluster's nodes, a scheduler on its state now, and the pods it cannot count."""
     import asyncio
 
     from gpuplane.live.kube import Kube, load_config
@@ -132,9 +144,11 @@ def _live(
             await kube.aclose()
 
     cache = asyncio.run(read())
-    for key in sorted(cache.uncounted):
-        warn(f"pod {key} is bound but not counted (its node is unknown or it does not fit there)")
-    return [cache.nodes[name] for name in sorted(cache.nodes)], cache.scheduler
+    uncounted = [
+        f"pod {key} is bound but not counted (its node is unknown or it does not fit there)"
+        for key in sorted(cache.uncounted)
+    ]
+    return [cache.nodes[name] for name in sorted(cache.nodes)], cache.scheduler, uncounted
 
 
 def _mode(state: ClusterState, p: Placement) -> SharingKind | None:

@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gpuplane.cli.app import err, out, plain
+from gpuplane.cli.app import err, noted, out, plain
 from gpuplane.errors import InputError, Location
 from gpuplane.files import available_memory, output_folder, write_atomic
 from gpuplane.limits import MAX_SEED
@@ -55,11 +55,19 @@ def simulate(
     force: bool = typer.Option(
         False, "--force", help="Run even when the run would need more memory than is free."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Every warning is an error: exit 2 before running anything."
+    ),
 ) -> None:
-    """Run every variant of SCENARIO on a simulated cluster and compare them."""
+    """Run every variant of SCENARIO on a simulated cluster and compare them.
+
+    What was read (objects by kind, what was skipped and why, workloads per queue) and what
+    may make the result wrong are printed first on stderr.
+    """
     began = time.perf_counter()
     output_folder(out_dir)  # checked now, not found wanting after the run
     twin = load_twin(scenario, seed=seed)
+    noted(twin.summary, twin.warnings, strict=strict)
     if not force:
         _check_memory(twin, jobs)
     bars = _Bars(twin)

@@ -80,6 +80,8 @@ ALSO_READ_FROM = {
     "WorkloadPriorityClass": ("kueue.x-k8s.io/v1beta2",),
     "Cohort": ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"),
 }
+#: Pod phases after which a pod holds nothing on its node.
+TERMINAL_PHASES = ("Succeeded", "Failed")
 _CLUSTER_SCOPED = (
     "Node",
     "PriorityClass",
@@ -114,6 +116,19 @@ class Manifests:
     workloads: list[Pod | Job] = field(default_factory=list)
     #: "file:line: message" for each object skipped or field ignored.
     warnings: list[str] = field(default_factory=list)
+    #: How many objects of each kind were read (skipped ones are not counted here).
+    kinds: dict[str, int] = field(default_factory=dict)
+    #: Each object skipped, with why.
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An object left out of what was read: its kind, where it is, and why (a few words)."""
+
+    kind: str
+    where: str
+    why: str
 
 
 def read_manifests(
@@ -154,10 +169,12 @@ class _Reading:
         self.seen: dict[tuple[str, str], Location] = {}
 
     def warn(self, where: Location, message: str) -> None:
-        place = where.file or "<string>"
-        if where.line is not None:
-            place = f"{place}:{where.line}"
-        self.out.warnings.append(f"{place}: {message}")
+        self.out.warnings.append(f"{_place(where)}: {message}")
+
+    def skip(self, root: Field, kind: str, why: str, message: str) -> None:
+        """Leave an object out, saying so: `why` for the summary, `message` as its warning."""
+        self.out.skipped.append(Skipped(kind, _place(root.where), why))
+        self.warn(root.where, message)
 
     def once(self, kind: str, root: Field) -> None:
         """Refuse a second object of the same kind and name, as the API server would."""
@@ -174,6 +191,11 @@ class _Reading:
             )
 
 
+def _place(where: Location) -> str:
+    place = where.file or "<string>"
+    return place if where.line is None else f"{place}:{where.line}"
+
+
 def _read(documents: Sequence[Document]) -> Manifests:
     reading = _Reading()
     for document in documents:
@@ -184,7 +206,8 @@ def _read(documents: Sequence[Document]) -> Manifests:
 def _read_object(root: Field, reading: _Reading) -> None:
     api, kind = root["apiVersion"].value, root["kind"].value
     if not isinstance(kind, str) or not kind or not isinstance(api, str) or not api:
-        reading.warn(root.where, "no apiVersion and kind, so not a Kubernetes object; skipped")
+        why, message = "no apiVersion and kind", "not a Kubernetes object"
+        reading.skip(root, "?", why, f"{why}, so {message}; skipped")
         return
     if kind == "List":
         for item in root["items"].each():
@@ -194,7 +217,8 @@ def _read_object(root: Field, reading: _Reading) -> None:
     accepted = (expected, *ALSO_READ_FROM.get(kind, ())) if expected is not None else ()
     # A kind is named by its API group too: another group's Queue is another object.
     if _group(api) not in {_group(version) for version in accepted}:
-        reading.warn(root.where, f"{kind} ({api}) is not read by gpuplane; skipped")
+        message = f"{kind} ({api}) is not read by gpuplane; skipped"
+        reading.skip(root, kind, "not read by gpuplane", message)
         return
     if api not in accepted:
         raise root["apiVersion"].error(
@@ -203,13 +227,27 @@ def _read_object(root: Field, reading: _Reading) -> None:
     if kind == "ConfigMap" and is_volcano_scheduler_configmap(root):
         reading.once(kind, root)
         reading.out.volcano_scheduler.append(read_volcano_scheduler_config(root, reading.warn))
+        _count(reading.out, kind)
         return
     if kind == "ConfigMap" and not is_device_plugin_configmap(root):
         name = root["metadata"]["name"].string()
-        reading.warn(root.where, f"ConfigMap {name} is not a device plugin config; skipped")
+        message = f"ConfigMap {name} is not a device plugin config; skipped"
+        reading.skip(root, kind, "not a device plugin config", message)
+        return
+    phase = root["status"]["phase"].value if kind == "Pod" else None
+    if phase in TERMINAL_PHASES:
+        # `kubectl get pods -o yaml` lists finished pods too; they hold no resources.
+        name = root["metadata"]["name"].string()
+        message = f"Pod {name} is {phase}: a finished pod holds no resources; skipped"
+        reading.skip(root, kind, str(phase), message)
         return
     reading.once(kind, root)
     _READERS[kind](root, reading.warn, reading.out)
+    _count(reading.out, kind)
+
+
+def _count(out: Manifests, kind: str) -> None:
+    out.kinds[kind] = out.kinds.get(kind, 0) + 1
 
 
 Reader = Callable[[Field, Warn, "Manifests"], None]

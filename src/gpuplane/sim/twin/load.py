@@ -27,10 +27,12 @@ from gpuplane.objects.queues import ClusterQueue, Preemption
 from gpuplane.objects.reader import read_manifests
 from gpuplane.objects.yaml_load import load_file
 from gpuplane.queueing import QueueingConfig, Workload, queueing_config
+from gpuplane.sim.twin.checks import Findings
 from gpuplane.sim.twin.parse import Variant, parse_twin
 from gpuplane.sim.twin.prices import PriceTable, default_prices
 from gpuplane.sim.twin.spec import CAPACITY_TYPE_LABEL, TwinSpec
 from gpuplane.sim.twin.spec_workload import QueueingSpec
+from gpuplane.sim.twin.unmanaged import with_unmanaged
 from gpuplane.sim.twin.workloads import scenario_workloads
 
 HOUR = 3600.0
@@ -91,6 +93,9 @@ class Twin:
     file: str
     base: TwinSpec
     variants: tuple[VariantSetup, ...]
+    #: What was read, in a few lines, and what may make the result wrong (`twin.checks`).
+    summary: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def default_scenario_path() -> Path:
@@ -122,12 +127,17 @@ def load_twin(
         base = base.model_copy(update={"workload": workload})
     root = file.parent
     queues = read_manifests([root / q for q in base.queues], recursive=False)
-    workloads, utilization = scenario_workloads(base, root, queues)
-    reference = queueing_config(queues, workloads)
+    manifests = queues
+    if base.workload.manifests:
+        paths = [*(root / q for q in base.queues), *(root / m for m in base.workload.manifests)]
+        manifests = read_manifests(paths, recursive=False)
+    workloads, utilization = scenario_workloads(base, root, manifests)
+    reference = _active(queueing_config(queues, workloads))
     setups = tuple(
         _setup(v, base, root, reference, workloads, utilization) for v in parsed.variants
     )
-    return Twin(str(file), base, setups)
+    found = Findings(str(file), base, manifests, setups)
+    return Twin(str(file), base, setups, found.summary(), found.warnings())
 
 
 def _setup(
@@ -142,6 +152,8 @@ def _setup(
     prices = default_prices().with_overrides(spec.prices.on_demand, spec.prices.spot_discount)
     nodes, node_pool, pools = _cluster(spec, root, prices, variant.name)
     failures = _failures(spec, base, nodes, node_pool, pools, variant.name)
+    if not spec.queueing.manage_jobs_without_queue_name:
+        reference = with_unmanaged(reference, workloads)
     return VariantSetup(
         name=variant.name,
         description=variant.description,
@@ -158,6 +170,14 @@ def _setup(
         seed=base.seed,
         currency=prices.currency,
     )
+
+
+def _active(config: QueueingConfig) -> QueueingConfig:
+    """`config` without LocalQueues naming no ClusterQueue: Kueue keeps those inactive, so
+    their workloads are never admitted (`twin.checks` warns about each)."""
+    names = {cq.name for cq in config.cluster_queues}
+    local = tuple(lq for lq in config.local_queues if lq.cluster_queue in names)
+    return config if len(local) == len(config.local_queues) else replace(config, local_queues=local)
 
 
 def apply_variant(config: QueueingConfig, variant: QueueingSpec) -> QueueingConfig:

@@ -6,7 +6,8 @@
       - {name: steady, count: 300, ratePerHour: 12,
          teams: [{namespace: research, queue: research, kinds: {training: 1}}]}
     failures: [{node: a100-3, at: 8h, recoverAfter: 2h}]
-    queueing: {cohorts: false, queueingStrategy: StrictFIFO, gangTimeout: 1h}
+    queueing: {cohorts: false, queueingStrategy: StrictFIFO, gangTimeout: 1h,
+               manageJobsWithoutQueueName: false}
 
 Durations are Go durations ("2h30m") or seconds. Field names are camelCase, as in Kubernetes.
 """
@@ -142,6 +143,9 @@ class QueueingSpec(Model):
     placement_aware: bool = True
     backfill: bool = True
     gang_timeout: float | None = None
+    #: Kueue's Configuration field: false (its default) leaves Jobs without a queue name to
+    #: kube-scheduler; true holds them suspended, never admitted (they name no LocalQueue).
+    manage_jobs_without_queue_name: bool = False
 
     @field_validator("gang_timeout", mode="before")
     @classmethod

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gpuplane.errors import InputError, Location
-from gpuplane.objects.reader import Manifests, read_manifests
+from gpuplane.objects.reader import Manifests
 from gpuplane.objects.scheduling import Toleration
 from gpuplane.queueing import Workload, manifest_workloads
 from gpuplane.sim.core.durations import EmpiricalDurations, philly_durations
@@ -25,21 +25,19 @@ from gpuplane.sim.twin.spec_workload import KindSpec
 HOUR = 3600.0
 
 
-
 def scenario_workloads(
-    spec: TwinSpec, root: Path, queues: Manifests
+    spec: TwinSpec, root: Path, manifests: Manifests
 ) -> tuple[tuple[Workload, ...], tuple[tuple[str, float], ...]]:
-    """Every workload of the scenario, and the busy share of those that set one."""
+    """Every workload of the scenario, and the busy share of those that set one.
+
+    `manifests` are the queue files' and workload manifests' objects, read together.
+    """
     wl = spec.workload
     rng = np.random.default_rng(spec.seed)
     out: list[Workload] = []
     if wl.manifests:
-        manifests = read_manifests(
-            [*(root / q for q in spec.queues), *(root / m for m in wl.manifests)],
-            recursive=False,
-        )
         out += manifest_workloads(manifests)
-    classes = {c.name: c.value for c in queues.workload_priority_classes}
+    classes = {c.name: c.value for c in manifests.workload_priority_classes}
     kinds = {
         name: workload_kind(name, k, classes, f"workload.kinds.{name}")
         for name, k in wl.kinds.items()
