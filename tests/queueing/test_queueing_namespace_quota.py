@@ -102,3 +102,22 @@ def test_another_namespace_is_not_limited():
     q.submit(theirs, 0)
     assert [a.workload.key for a in q.cycle(0).admitted] == ["other/theirs"]
     assert q.reasons["ns/mine"].refusal is Refusal.NAMESPACE_QUOTA
+
+
+def test_a_local_queue_naming_no_cluster_queue_is_inactive_not_a_crash() -> None:
+    """Kueue leaves such a LocalQueue inactive; submit raised KeyError (a traceback) here."""
+    from gpuplane.objects.queues import LocalQueue
+    from gpuplane.queueing import Queueing, QueueingConfig
+
+    base = engine([cq("a", 16)])
+    dangling = LocalQueue("typo", "ns", "no-such-cluster-queue")
+    config = QueueingConfig(
+        base.config.cluster_queues,
+        (*base.config.local_queues, dangling),
+        base.config.flavors,
+        base.config.cohorts,
+    )
+    queueing = Queueing(base.scheduler, config)
+    said = "LocalQueue ns/typo does not exist or names no ClusterQueue (inactive)"
+    assert queueing.submit(job("w", "typo"), 0) == said
+    assert queueing.submit(job("v", "a"), 0) is None

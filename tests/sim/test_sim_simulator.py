@@ -257,7 +257,8 @@ def test_unknown_queues_are_rejected_and_reported() -> None:
     sim = one_node()
     sim.submit([job("a", "nope", duration=10), job("b", "q", duration=10)])
     report = sim.run()
-    assert sim.records["ns/a"].rejected == "LocalQueue ns/nope does not exist"
+    said = "LocalQueue ns/nope does not exist or names no ClusterQueue (inactive)"
+    assert sim.records["ns/a"].rejected == said
     assert (report.submitted, report.rejected, report.finished) == (2, 1, 1)
 
 

@@ -56,11 +56,8 @@ class Queueing:
         )
         self.flavor_cache = FlavorCache(self.tree, self.flavors, self.victims.possibility)
         self.backfill = Backfill(
-            self.gangs,
-            self.admitted,
-            self.pending_queues,
-            enabled=config.backfill,
-            gang_timeout=config.gang_timeout,
+            self.gangs, self.admitted, self.pending_queues,
+            enabled=config.backfill, gang_timeout=config.gang_timeout,
         )
         #: Why each pending workload is waiting.
         self.reasons: dict[str, Reason] = {}
@@ -84,13 +81,15 @@ class Queueing:
         return self.pending_queues.count(queue)
 
     def queue_of(self, workload: Workload) -> str | None:
-        return self.local.get((workload.namespace, workload.queue))
+        q = self.local.get((workload.namespace, workload.queue))  # inactive if its CQ is missing
+        return q if q in self.queues else None
 
     def submit(self, workload: Workload, now: float) -> str | None:
         """Queue a workload; returns None, or why it can never be queued (unknown queue)."""
         queue = self.queue_of(workload)
         if queue is None:
-            return f"LocalQueue {workload.namespace}/{workload.queue} does not exist"
+            lq = f"{workload.namespace}/{workload.queue}"
+            return f"LocalQueue {lq} does not exist or names no ClusterQueue (inactive)"
         cq = self.queues[queue]
         if not admits_namespace(cq, workload):
             return f"namespace {workload.namespace} is not allowed in ClusterQueue {queue}"
