@@ -121,3 +121,19 @@ def test_a_local_queue_naming_no_cluster_queue_is_inactive_not_a_crash() -> None
     said = "LocalQueue ns/typo does not exist or names no ClusterQueue (inactive)"
     assert queueing.submit(job("w", "typo"), 0) == said
     assert queueing.submit(job("v", "a"), 0) is None
+
+
+def test_a_cluster_queue_without_namespace_selector_admits_nothing() -> None:
+    """Kueue reads a missing spec.namespaceSelector as labels.Nothing(): no namespace matches
+    (an empty selector, {}, matches them all). The engine admitted such workloads."""
+    from dataclasses import replace
+
+    from gpuplane.queueing import Queueing, QueueingConfig
+
+    base = engine([cq("a", 16)])
+    closed = replace(base.config.cluster_queues[0], admits_no_namespace=True)
+    config = QueueingConfig(
+        (closed,), base.config.local_queues, base.config.flavors, base.config.cohorts
+    )
+    queueing = Queueing(base.scheduler, config)
+    assert queueing.submit(job("w", "a"), 0) == "namespace ns is not allowed in ClusterQueue a"

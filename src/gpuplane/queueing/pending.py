@@ -146,6 +146,8 @@ def _root(node: QuotaNode) -> QuotaNode:
 
 def admits_namespace(cq: ClusterQueue, w: Workload) -> bool:
     """Whether the queue's namespaceSelector lets workloads of `w`'s namespace in."""
+    if cq.admits_no_namespace:
+        return False  # no selector at all: Kueue admits nothing (labels.Nothing())
     if cq.namespace_selector is None:
         return True
     # gpuplane has no Namespace objects; a selector on kubernetes.io/metadata.name still works.
