@@ -143,14 +143,14 @@ class VictimSearch:
     def _quota_fits_without(
         self, queue: str, amounts: Mapping[FlavorResource, int], victims: list[Running]
     ) -> bool:
-        removed = [self.usage.active[v.workload.key] for v in victims]
-        for a in removed:
-            self.tree.add(a.queue, a.amounts, sign=-1)
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
         try:
             return self.tree.fits(queue, amounts)
         finally:
-            for a in removed:
-                self.tree.add(a.queue, a.amounts)
+            for q, held in removed:
+                self.tree.add(q, held)
 
     def _candidates(
         self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]
@@ -222,22 +222,40 @@ class VictimSearch:
         victims: list[Running],
     ) -> bool:
         """Would `w` fit (quota, and placement when placement-aware) if `victims` were gone?"""
-        removed = [self.usage.active[v.workload.key] for v in victims]
-        for a in removed:
-            self.tree.add(a.queue, a.amounts, sign=-1)
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
         try:
             if not self.tree.fits(queue, amounts):
                 return False
             if not self.placement_aware:
                 return True
             with self.gangs.trial():
-                for a in removed:
-                    for p in a.placements:
+                for v in victims:
+                    for p in self.usage.active[v.workload.key].placements:
                         self.gangs.state.release(p.pod.key)
                 return self.gangs.place_all(w, choice) is not None
         finally:
-            for a in removed:
-                self.tree.add(a.queue, a.amounts)
+            for q, held in removed:
+                self.tree.add(q, held)
+
+
+def _by_queue(
+    usage: AdmittedUsage, victims: list[Running]
+) -> list[tuple[str, dict[FlavorResource, int]]]:
+    """The victims' quota usage summed per queue, in order of first appearance.
+
+    One `QuotaTree.add` per queue leaves the tree exactly as one per victim would: a node's
+    usage adds up, and what it passes to its parent (the change in its usage beyond its
+    guaranteed part) telescopes to the same total; nothing reads the tree in between.
+    """
+    out: dict[str, dict[FlavorResource, int]] = {}
+    for v in victims:
+        active = usage.active[v.workload.key]
+        total = out.setdefault(active.queue, {})
+        for fr, amount in active.amounts.items():
+            total[fr] = total.get(fr, 0) + amount
+    return list(out.items())
 
 
 def _cohort_bound(policy: Preemption, w: Workload, within_nominal: bool) -> float | None:
