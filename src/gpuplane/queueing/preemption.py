@@ -78,6 +78,7 @@ class VictimSearch:
         self.fair_sharing = fair_sharing
         self.placement_aware = placement_aware
         self._none_found: dict[tuple[object, ...], Moment] = {}
+        self._others: dict[str, list[str]] = {}
 
     def find(
         self,
@@ -174,12 +175,18 @@ class VictimSearch:
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
         bound = _cohort_bound(policy, w, within_nominal)
         share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
-        for other_name in sorted(self.members(queue)):
-            if other_name == queue or not running.count(other_name):
+        others = self._others.get(queue)
+        if others is None:
+            # Cohort trees are fixed once built: sorted once per queue.
+            others = self._others[queue] = [q for q in sorted(self.members(queue)) if q != queue]
+        for other_name in others:
+            if not running.count(other_name):
                 continue
             other = self.tree.nodes[other_name]
-            # Queues within their own quota are never preempted by others (their guarantee).
-            if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
+            # Queues within their own quota are never preempted by others (their guarantee):
+            # one that borrows uses more of something than its subtree quota.
+            quota = other.subtree
+            if not any(used > quota.get(fr, 0) for fr, used in other.usage.items()):
                 continue
             if not self.fair_sharing:
                 if bound is not None:
