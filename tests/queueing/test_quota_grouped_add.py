@@ -1,7 +1,5 @@
 """Removing victims' quota one add per queue leaves the tree as one add per victim does.
 
-`QuotaTree.without` takes the sums out and puts them back, version included.
-
 The victim search (`preemption._by_queue`) sums the victims' usage per queue before taking it
 out of the QuotaTree and putting it back; that is sound only if `QuotaTree.add` composes:
 what a node passes to its parent (usage beyond its guaranteed part) must telescope.
@@ -55,12 +53,11 @@ def test_one_add_per_queue_equals_one_per_victim(spec, held, victims):
     sums: dict[str, int] = {}
     for i in chosen:
         sums[held[i][0]] = sums.get(held[i][0], 0) + held[i][1]
-    version = grouped.version
-    grouped.available(grouped.nodes["a"], fr)  # an answer kept from before
-    with grouped.without([(queue, {fr: milli}) for queue, milli in sums.items()]):
-        assert state(one) == state(grouped)
+    for queue, milli in sums.items():
+        grouped.add(queue, {fr: milli}, sign=-1)
+    assert state(one) == state(grouped)
     for i in chosen:
         one.add(held[i][0], {fr: held[i][1]})
-    # Put back with its version: the answers kept from before are right again.
-    assert grouped.version == version
+    for queue, milli in sums.items():
+        grouped.add(queue, {fr: milli})
     assert state(one) == state(grouped) == before

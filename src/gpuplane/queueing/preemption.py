@@ -144,8 +144,14 @@ class VictimSearch:
     def _quota_fits_without(
         self, queue: str, amounts: Mapping[FlavorResource, int], victims: list[Running]
     ) -> bool:
-        with self.tree.without(_by_queue(self.usage, victims)):
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
+        try:
             return self.tree.fits(queue, amounts)
+        finally:
+            for q, held in removed:
+                self.tree.add(q, held)
 
     def _candidates(
         self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]
@@ -223,7 +229,10 @@ class VictimSearch:
         victims: list[Running],
     ) -> bool:
         """Would `w` fit (quota, and placement when placement-aware) if `victims` were gone?"""
-        with self.tree.without(_by_queue(self.usage, victims)):
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
+        try:
             if not self.tree.fits(queue, amounts):
                 return False
             if not self.placement_aware:
@@ -233,6 +242,9 @@ class VictimSearch:
                     for p in self.usage.active[v.workload.key].placements:
                         self.gangs.state.release(p.pod.key)
                 return self.gangs.place_all(w, choice) is not None
+        finally:
+            for q, held in removed:
+                self.tree.add(q, held)
 
 
 def _by_queue(
@@ -240,7 +252,7 @@ def _by_queue(
 ) -> list[tuple[str, dict[FlavorResource, int]]]:
     """The victims' quota usage summed per queue, in order of first appearance.
 
-    One `QuotaTree.add` per queue changes the tree exactly as one per victim would: a node's
+    One `QuotaTree.add` per queue leaves the tree exactly as one per victim would: a node's
     usage adds up, and what it passes to its parent (the change in its usage beyond its
     guaranteed part) telescopes to the same total; nothing reads the tree in between.
     """

@@ -16,18 +16,13 @@ ClusterQueue without a cohort is its own root: it can never exceed its nominal q
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from gpuplane.objects.queues import ClusterQueue, Cohort, ResourceGroup
 
 FlavorResource = tuple[str, str]  # (flavor, resource)
 INF = 1 << 62
-#: Usage versions: never handed out twice, so that `without` can put a version back (as the
-#: cluster's journal does with its stamps) and no answer kept meanwhile can match later.
-_VERSIONS = itertools.count(1)
 
 
 @dataclass
@@ -61,7 +56,7 @@ class QuotaTree:
     def __init__(self, queues: Iterable[ClusterQueue], cohorts: Iterable[Cohort] = ()) -> None:
         self.nodes: dict[str, QuotaNode] = {}
         self.cohorts: dict[str, QuotaNode] = {}
-        #: A fresh value on every usage change; `available` answers are kept per version.
+        #: Bumped on every usage change; `available` answers are kept per version.
         self.version = 0
         self._available: dict[tuple[int, FlavorResource], tuple[int, int]] = {}
         for cohort in cohorts:
@@ -164,7 +159,7 @@ class QuotaTree:
 
     def add(self, queue: str, amounts: Mapping[FlavorResource, int], sign: int = 1) -> None:
         """Add (or with sign=-1 remove) usage of a queue and carry it up its cohorts."""
-        self.version = next(_VERSIONS)
+        self.version += 1
         node: QuotaNode | None = self.nodes[queue]
         deltas = {fr: sign * a for fr, a in amounts.items() if a}
         while node is not None and deltas:
@@ -181,21 +176,6 @@ class QuotaTree:
                     nxt[fr] = after - beyond_before[fr]
             deltas = nxt
             node = node.parent
-
-    @contextmanager
-    def without(self, held: Sequence[tuple[str, Mapping[FlavorResource, int]]]) -> Iterator[None]:
-        """A what-if: usage as if `held` ((queue, amounts) each) were gone, put back on exit
-        with the version it had, so that answers kept from before hold again (the usage is
-        then what they were computed from)."""
-        version = self.version
-        for queue, amounts in held:
-            self.add(queue, amounts, sign=-1)
-        try:
-            yield
-        finally:
-            for queue, amounts in held:
-                self.add(queue, amounts)
-            self.version = version
 
     # -- fair sharing --------------------------------------------------------------------------
 
