@@ -75,11 +75,13 @@ def pods(draw: st.DrawFn, index: int) -> Pod:
     )
 
 
-# An operation: ("place", pod) / ("release", k) / ("trial", [pods]).
+# An operation: ("place", pod) / ("feasible", pod): its feasible nodes, then placed /
+# ("release", k) / ("trial", [pods]).
 def operations() -> st.SearchStrategy[list[tuple[str, object]]]:
     counter = iter(range(10**9))
     one = st.one_of(
         st.tuples(st.just("place"), st.deferred(lambda: pods(next(counter)))),
+        st.tuples(st.just("feasible"), st.deferred(lambda: pods(next(counter)))),
         st.tuples(st.just("release"), st.integers(0, 50)),
         st.tuples(
             st.just("trial"), st.lists(st.deferred(lambda: pods(next(counter))), max_size=3)
@@ -108,6 +110,13 @@ def run(scheduler: Scheduler, ops: list[tuple[str, object]]) -> list[object]:
 
     for op, arg in ops:
         if op == "place":
+            decision = scheduler.place(fresh(arg))  # type: ignore[arg-type]
+            seen.append(decision)
+            if isinstance(decision, Placement):
+                bound.append(decision)
+        elif op == "feasible":
+            # Filters alone brought up to date: the scores the placement reads must not be.
+            seen.append(scheduler.feasible(arg).tolist())  # type: ignore[arg-type]
             decision = scheduler.place(fresh(arg))  # type: ignore[arg-type]
             seen.append(decision)
             if isinstance(decision, Placement):

@@ -163,17 +163,23 @@ class ClusterState:
 
     def _refresh(self, i: int) -> None:
         """Recompute node i's summaries and the free counts of its device-backed resources."""
-        healthy = self.gpu_healthy[i]
-        self.gpu_free_node[i] = int(self.gpu_free_milli[i][healthy].sum())
-        self.gpu_idle_count[i] = int(np.count_nonzero(self._idle_row(i)))
+        # The node's rows read once as Python lists: this runs on every reserve and release
+        # (and their undo), where numpy's per-call overhead on rows this short would dominate.
+        ok, free_milli = self.gpu_healthy[i].tolist(), self.gpu_free_milli[i].tolist()
+        free_mem, total_mem = self.gpu_free_mem[i].tolist(), self.gpu_mem_total[i].tolist()
+        free_node = idle = 0
+        for h, milli, mem, total_g in zip(ok, free_milli, free_mem, total_mem, strict=True):
+            if h:
+                free_node += milli
+                if milli == 1000 and mem == total_g:
+                    idle += 1
+        self.gpu_free_node[i] = free_node
+        self.gpu_idle_count[i] = idle
         if not self.device_backed[i]:
             return
         free: dict[str, int] = dict.fromkeys(self.device_backed[i], 0)
         total = dict(free)
-        # `available` for each device, with the node's rows read once as Python lists (this
-        # runs on every reserve and release: numpy scalar indexing per device would dominate).
-        ok, free_milli = healthy.tolist(), self.gpu_free_milli[i].tolist()
-        free_mem, users = self.gpu_free_mem[i].tolist(), self.device_users[i]
+        users = self.device_users[i]
         for d in self.devices[i]:
             g = d.gpu
             if ok[g]:
@@ -301,13 +307,22 @@ class ClusterState:
         self.mem_free[i] = self.mem_free_bytes[i] // MIB
         self.pods_free[i] += sign
         if b.gpus:
-            idx = np.asarray(b.gpus)
-            # add.at, not +=: two replicas of one GPU in one binding must both count.
-            np.add.at(self.gpu_free_milli[i], idx, sign * np.asarray(b.gpu_milli, dtype=np.int64))
-            np.add.at(self.gpu_free_mem[i], idx, sign * np.asarray(b.gpu_memory_mib, np.int64))
+            # Added one share at a time (two replicas of one GPU in one binding must both
+            # count), on the node's rows as Python lists: numpy's per-call overhead would
+            # dominate on rows this short.
+            milli, mem = self.gpu_free_milli[i].tolist(), self.gpu_free_mem[i].tolist()
+            for g, m, mib in zip(b.gpus, b.gpu_milli, b.gpu_memory_mib, strict=True):
+                milli[g] += sign * m
+                mem[g] += sign * mib
+            self.gpu_free_milli[i] = milli
+            self.gpu_free_mem[i] = mem
             if not b.devices:
                 # A fraction: one split device of each fractional GPU it shares.
-                np.add.at(self.gpu_free_split[i], idx, sign * self.gpu_fractional[i, idx])
+                split, fractional = self.gpu_free_split[i].tolist(), self.gpu_fractional[i]
+                for g in b.gpus:
+                    if fractional[g]:
+                        split[g] += sign
+                self.gpu_free_split[i] = split
         users = self.device_users[i]
         for device in b.devices:
             if sign < 0:

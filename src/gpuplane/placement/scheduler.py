@@ -155,7 +155,7 @@ class Scheduler:
         if rejection is not None:
             return np.zeros(len(state), dtype=np.bool_)
         if self.incremental:
-            failed = self._answers.lookup(cycle).failed | self._fixed_failures(cycle)
+            failed = self._answers.lookup(cycle, scores=False).failed | self._fixed_failures(cycle)
         else:
             failed = np.zeros(len(state), dtype=np.bool_)
         for plugin in self._cycle_filters:

@@ -154,7 +154,7 @@ class Queueing:
             needs_room = False
             for workload in pending.heads(queue):
                 shape = workload_shape(workload)
-                if unplaceable.get(shape) == self.gangs.moment():
+                if unplaceable and unplaceable.get(shape) == self.gangs.moment():
                     # The same pods found no room a moment ago and nothing has changed since:
                     # refused without another attempt, and not counted against the pass.
                     self.reasons[workload.key] = CANNOT_PLACE

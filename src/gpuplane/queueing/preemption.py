@@ -78,6 +78,7 @@ class VictimSearch:
         self.fair_sharing = fair_sharing
         self.placement_aware = placement_aware
         self._none_found: dict[tuple[object, ...], Moment] = {}
+        self._others: dict[str, list[str]] = {}
 
     def find(
         self,
@@ -143,14 +144,14 @@ class VictimSearch:
     def _quota_fits_without(
         self, queue: str, amounts: Mapping[FlavorResource, int], victims: list[Running]
     ) -> bool:
-        removed = [self.usage.active[v.workload.key] for v in victims]
-        for a in removed:
-            self.tree.add(a.queue, a.amounts, sign=-1)
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
         try:
             return self.tree.fits(queue, amounts)
         finally:
-            for a in removed:
-                self.tree.add(a.queue, a.amounts)
+            for q, held in removed:
+                self.tree.add(q, held)
 
     def _candidates(
         self, w: Workload, queue: str, amounts: Mapping[FlavorResource, int]
@@ -180,12 +181,18 @@ class VictimSearch:
         within_nominal = all(after[fr] <= node.subtree.get(fr, 0) for fr in after)
         bound = _cohort_bound(policy, w, within_nominal)
         share_after = self.tree.share(node, amounts) if self.fair_sharing else 0.0
-        for other_name in sorted(self.members(queue)):
-            if other_name == queue or not running.count(other_name):
+        others = self._others.get(queue)
+        if others is None:
+            # Cohort trees are fixed once built: sorted once per queue.
+            others = self._others[queue] = [q for q in sorted(self.members(queue)) if q != queue]
+        for other_name in others:
+            if not running.count(other_name):
                 continue
             other = self.tree.nodes[other_name]
-            # Queues within their own quota are never preempted by others (their guarantee).
-            if not any(self.tree.borrowed(other, fr) > 0 for fr in other.usage):
+            # Queues within their own quota are never preempted by others (their guarantee):
+            # one that borrows uses more of something than its subtree quota.
+            quota = other.subtree
+            if not any(used > quota.get(fr, 0) for fr, used in other.usage.items()):
                 continue
             if not self.fair_sharing:
                 if bound is not None:
@@ -222,22 +229,40 @@ class VictimSearch:
         victims: list[Running],
     ) -> bool:
         """Would `w` fit (quota, and placement when placement-aware) if `victims` were gone?"""
-        removed = [self.usage.active[v.workload.key] for v in victims]
-        for a in removed:
-            self.tree.add(a.queue, a.amounts, sign=-1)
+        removed = _by_queue(self.usage, victims)
+        for q, held in removed:
+            self.tree.add(q, held, sign=-1)
         try:
             if not self.tree.fits(queue, amounts):
                 return False
             if not self.placement_aware:
                 return True
             with self.gangs.trial():
-                for a in removed:
-                    for p in a.placements:
+                for v in victims:
+                    for p in self.usage.active[v.workload.key].placements:
                         self.gangs.state.release(p.pod.key)
                 return self.gangs.place_all(w, choice) is not None
         finally:
-            for a in removed:
-                self.tree.add(a.queue, a.amounts)
+            for q, held in removed:
+                self.tree.add(q, held)
+
+
+def _by_queue(
+    usage: AdmittedUsage, victims: list[Running]
+) -> list[tuple[str, dict[FlavorResource, int]]]:
+    """The victims' quota usage summed per queue, in order of first appearance.
+
+    One `QuotaTree.add` per queue leaves the tree exactly as one per victim would: a node's
+    usage adds up, and what it passes to its parent (the change in its usage beyond its
+    guaranteed part) telescopes to the same total; nothing reads the tree in between.
+    """
+    out: dict[str, dict[FlavorResource, int]] = {}
+    for v in victims:
+        active = usage.active[v.workload.key]
+        total = out.setdefault(active.queue, {})
+        for fr, amount in active.amounts.items():
+            total[fr] = total.get(fr, 0) + amount
+    return list(out.items())
 
 
 def _cohort_bound(policy: Preemption, w: Workload, within_nominal: bool) -> float | None:

@@ -52,10 +52,14 @@ class FailedTry:
             return False
         if np.array_equal(state.node_version[self.eligible], self.eligible_versions):
             return True
-        for pod, before in zip(pods, self.feasible, strict=True):
-            if not np.array_equal(np.flatnonzero(scheduler.feasible(pod)), before):
-                return False
-        return bool(np.array_equal(state.node_version[self.feasible_nodes], self.feasible_versions))
+        # The nodes that could take a pod unchanged first: a version comparison, where the
+        # feasible sets cost the filters on every changed node.
+        if not np.array_equal(state.node_version[self.feasible_nodes], self.feasible_versions):
+            return False
+        return all(
+            np.array_equal(np.flatnonzero(scheduler.feasible(pod)), before)
+            for pod, before in zip(pods, self.feasible, strict=True)
+        )
 
 
 def remember(
