@@ -21,6 +21,7 @@ bad rows are left out and returned with their errors, so that the caller reports
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,11 +152,17 @@ def _rows(
     A missing column or an unreadable file refuses the whole file.
     """
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where=Location(str(path))) from None
-    with handle:
-        reader = csv.reader(handle)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError("is not UTF-8 text", where=Location(str(path), line)) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # The csv module refuses some rows outright (a field over its size limit): the whole file.
+    try:
         header = next(reader, None)
         file_at = Location(str(path), 1)
         if header is None:
@@ -178,6 +185,9 @@ def _rows(
                 yield where, InputError(message, where=where)
                 continue
             yield where, {c: fields[i].strip() for c, i in position.items()}
+    except csv.Error as exc:
+        where = Location(str(path), reader.line_num)
+        raise InputError(f"malformed CSV: {exc}", where=where) from None
 
 
 def _valid(row: Row | InputError) -> Row:
