@@ -40,7 +40,7 @@ _COMMON: dict[str, Any] = {
     "print_blob": True,
 }
 settings.register_profile("ci", max_examples=40, **_COMMON)
-settings.register_profile("fuzz", max_examples=500, **_COMMON)
+settings.register_profile("fuzz", max_examples=100, **_COMMON)
 PROFILE = os.environ.get("GPUPLANE_FUZZ_PROFILE", "ci")
 settings.load_profile(PROFILE)
 
@@ -101,7 +101,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, None, Non
         return
     # The fuzz profile: the test runs again and again (fresh random examples each round)
     # until its share of the time is spent; the first failure ends it as usual.
-    share = TOTAL_SECONDS / max(1, pyfuncitem.session.testscollected)
+    properties = sum(1 for item in pyfuncitem.session.items if _is_property(item))
+    share = TOTAL_SECONDS / max(1, properties)
     started = time.monotonic()
     testfunction = pyfuncitem.obj
     names = pyfuncitem._fixtureinfo.argnames

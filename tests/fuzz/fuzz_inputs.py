@@ -149,11 +149,13 @@ def damaged(draw: st.DrawFn, text: str) -> str:
 
 
 def yaml_texts(*paths: Path) -> st.SearchStrategy[str]:
-    """Mutations of the YAML files at `paths`, random YAML documents, and raw random text."""
+    """The YAML files at `paths`, mutations of them, random YAML documents, and random text."""
     seeds = seed_documents(*paths)
     mutations = st.sampled_from(seeds).flatmap(lambda docs: mutated(docs)).map(dump)
     randoms = st.lists(structures, min_size=1, max_size=3).map(dump)
+    originals = st.sampled_from([p.read_text(encoding="utf-8") for p in paths])
     return st.one_of(
+        originals,
         mutations.flatmap(damaged),
         mutations,
         randoms,
