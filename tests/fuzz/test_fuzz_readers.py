@@ -235,3 +235,21 @@ def test_openb_trace_not_utf8_or_malformed(tmp_path: Path) -> None:
     path.write_text(PODS + "t9," + "9" * 200_000 + ",1,0,0,,\n")
     error = typed_or_located(lambda: read_openb_pods(path, skip_bad=True), PodList)
     assert isinstance(error, InputError) and "malformed CSV" in str(error), error
+
+
+def test_gpus_per_node_are_bounded(tmp_path: Path) -> None:
+    # Found by test_openb_trace, test_fake_inventory_reload_keeps_state and by hand from them:
+    # 2**31 GPUs on one node hung each reader (labels, sharing and devices are built per GPU).
+    nodes = written(tmp_path / "nodes.csv", NODES.replace(",2,T4", ",2147483648,T4"))
+    error = typed_or_located(lambda: openb_nodes(nodes), list)
+    assert isinstance(error, InputError) and "between 0 and 64" in str(error), error
+    inventory = "gpus: [{model: NVIDIA-L4, count: 2147483648}]\n"
+    error = typed_or_located(lambda: parse_inventory(inventory, "i.yaml"), tuple)
+    assert isinstance(error, InputError) and "i.yaml:1: gpus[0].count" in str(error), error
+    inventory = "gpus: [" + ", ".join(["{model: NVIDIA-L4, count: 60}"] * 2) + "]\n"
+    error = typed_or_located(lambda: parse_inventory(inventory, "i.yaml"), tuple)
+    assert isinstance(error, InputError) and "more than 64 GPUs" in str(error), error
+    manifest = (SEEDS / "manifests.yaml").read_text().replace('gpu: "8"', 'gpu: "2147483648"')
+    error = typed_or_located(lambda: load_cluster(written(tmp_path / "n.yaml", manifest)), list)
+    assert isinstance(error, InputError), error
+    assert "status.allocatable.nvidia.com/gpu: 2,147,483,648 GPUs on one node" in str(error)

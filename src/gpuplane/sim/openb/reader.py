@@ -30,6 +30,7 @@ from gpuplane.catalog import lookup
 from gpuplane.catalog.labels import PRODUCT
 from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError, Location
+from gpuplane.limits import MAX_GPUS_PER_NODE
 from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
@@ -217,7 +218,7 @@ def _node(line: Row | InputError, where: Location) -> Node:
         raise InputError("a node needs a name", where=where.child("sn"))
     cpu = _int(row, "cpu_milli", where, low=1)
     memory = _int(row, "memory_mib", where)
-    gpus = _int(row, "gpu", where)
+    gpus = _int(row, "gpu", where, high=MAX_GPUS_PER_NODE)
     labels = {"kubernetes.io/hostname": name}
     if gpus == 0:
         if row["model"]:
