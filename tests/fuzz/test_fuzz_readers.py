@@ -253,3 +253,29 @@ def test_gpus_per_node_are_bounded(tmp_path: Path) -> None:
     error = typed_or_located(lambda: load_cluster(written(tmp_path / "n.yaml", manifest)), list)
     assert isinstance(error, InputError), error
     assert "status.allocatable.nvidia.com/gpu: 2,147,483,648 GPUs on one node" in str(error)
+
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p%s}\nspec: {containers: [{name: c, image: i%s}]}\n"  # noqa: E501
+
+
+def test_numbers_past_float_and_int_conversion_are_located() -> None:
+    # Found by test_manifest_text (nvidia.com/gpu: 1e309) and by hand from it: each was an
+    # OverflowError or ValueError, not an InputError.
+    big = "9" * 400
+    cases = {
+        POD % ("", ", resources: {limits: {nvidia.com/gpu: 1e309}}"): "m.yaml:4: spec.containers",
+        POD % (", annotations: {gpuplane.io/duration: '" + big + "h'}", ""): "292 years",
+        POD % (", annotations: {gpuplane.io/checkpoint-interval: '" + big + "'}", ""): "292 years",
+        POD % (", labels: {a: 2024-02-30}", ""): "m.yaml:3: invalid YAML: unreadable value",
+        POD % ("", "}], priority: " + "9" * 5000 + ", x: [{"): "m.yaml:4: invalid YAML",
+        "9" * 5000: "m.yaml: invalid YAML",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  parallelism: " + big
+        + "\n  template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}\n":
+        "m.yaml:5: spec.parallelism: must be at most 100,000",
+        "apiVersion: kueue.x-k8s.io/v1beta1\nkind: ClusterQueue\nmetadata: {name: q}\nspec:\n"
+        "  fairSharing: {weight: 1e400}\n  resourceGroups: []\n":
+        "m.yaml:5: spec.fairSharing.weight: must be at most",
+    }  # fmt: skip
+    for text, expected in cases.items():
+        error = typed_or_located(lambda: read_text(text, "m.yaml"), Manifests)  # noqa: B023
+        assert isinstance(error, InputError) and expected in str(error), (expected, error)
