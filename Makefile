@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run place-demo chromium prometheus test lint typecheck unit bench bench-openb clean
+.PHONY: run place-demo chromium prometheus test lint typecheck unit bench bench-openb fuzz clean
 
 # The stamp files make re-runs cheap: pip only runs again when pyproject.toml changes.
 $(VENV)/.stamp-run: pyproject.toml
@@ -52,6 +52,13 @@ test: $(VENV)/.stamp-dev chromium prometheus
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	GPUPLANE_REQUIRE_CHROMIUM=1 GPUPLANE_REQUIRE_PROMETHEUS=1 $(BIN)/pytest
+
+# Every reader of user input and the CLI's options, fuzzed for 10 minutes in all (`make test`
+# runs the same properties briefly). The examples each property ran go to out/fuzz.json.
+fuzz: $(VENV)/.stamp-dev
+	mkdir -p out
+	GPUPLANE_FUZZ_PROFILE=fuzz GPUPLANE_FUZZ_SECONDS=600 GPUPLANE_FUZZ_REPORT=out/fuzz.json \
+	  $(BIN)/pytest -p no:cacheprovider tests/fuzz
 
 # Regenerates the kubelet APIs' Python modules (node/proto/api_pb2*, telemetry/proto/
 # podresources_pb2*) from their .proto files; the output is committed.

@@ -20,6 +20,9 @@ MAX_GPU_MEMORY_MIB = 2**20
 #: Pods of one workload (a Job's parallelism and completions, a gang): Kubernetes refuses
 #: Indexed Jobs with more completions than this.
 MAX_PODS_PER_WORKLOAD = 100_000
+#: Physical GPUs of one node (a Node manifest, an openb node row): the largest have 16, and
+#: labels, sharing and the cluster's arrays are built GPU by GPU (2**31 hung the reader).
+MAX_GPUS_PER_NODE = 64
 #: Whole GPUs one pod asks for in a scenario's kinds (the largest nodes have 16).
 MAX_GPUS_PER_POD = 64
 #: Workloads of one scenario arrival entry: each is simulated; 1,000,000 took over 12 GB.

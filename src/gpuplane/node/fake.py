@@ -35,6 +35,7 @@ from gpuplane.catalog import GpuModel, lookup, pack
 from gpuplane.catalog.labels import MIG_CONFIG_DISABLED
 from gpuplane.catalog.mig import named_layout
 from gpuplane.errors import InputError, Location
+from gpuplane.limits import MAX_GPUS_PER_NODE
 from gpuplane.node.backend import (
     Backend,
     BackendError,
@@ -224,6 +225,8 @@ def parse_inventory(text: str, source: str = "<inventory>") -> tuple[Inventory, 
     gpus: list[Gpu] = []
     for entry in root["gpus"].each():
         gpus += _gpu_entry(entry, node, len(gpus))
+        if len(gpus) > MAX_GPUS_PER_NODE:
+            raise entry.error(f"more than {MAX_GPUS_PER_NODE} GPUs on one node")
     if not gpus:
         raise root["gpus"].error("list at least one GPU", hint="gpus: [{model: NVIDIA-L4}]")
     inventory = Inventory(tuple(gpus), driver, cuda)
@@ -252,8 +255,8 @@ def _gpu_entry(entry: Field, node: str, first: int) -> list[Gpu]:
     except InputError as exc:
         raise exc.at(model_field.where) from None
     count = entry["count"].integer(1)
-    if count < 1:
-        raise entry["count"].error(f"must be at least 1, got {count}")
+    if not 1 <= count <= MAX_GPUS_PER_NODE:
+        raise entry["count"].error(f"must be from 1 to {MAX_GPUS_PER_NODE}, got {count}")
     numa = entry["numaNode"].optional_integer()
     layout = _mig_layout(entry["mig"], model)
     return [_gpu(node, first + i, model, numa, layout) for i in range(count)]

@@ -34,6 +34,8 @@ _TERM = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
 _GO = re.compile(rf"(?:{_NUMBER}(?:ns|us|µs|μs|ms|s|m|h))+")
 _SECONDS = re.compile(_NUMBER)
 
+#: Go's durations are int64 nanoseconds: about 292 years.
+_MAX_SECONDS = Fraction(2**63 - 1, 10**9)
 _HINT = 'write a Go duration such as "2h30m", "1.5h", "90s" or "45m", or a number of seconds'
 
 
@@ -50,7 +52,7 @@ def read_duration(field: Field) -> float:
         return float(value)
     text = value.strip()
     if _SECONDS.fullmatch(text):
-        return float(Fraction(text))
+        return _bounded(Fraction(text), field)
     if text.startswith(("-", "+")):
         raise field.error(f"must be a duration of zero or more, got {value!r}", hint=_HINT)
     if not _GO.fullmatch(text):
@@ -58,4 +60,10 @@ def read_duration(field: Field) -> float:
     seconds = sum(
         (Fraction(number) * _UNITS[unit] for number, unit in _TERM.findall(text)), Fraction(0)
     )
+    return _bounded(seconds, field)
+
+
+def _bounded(seconds: Fraction, field: Field) -> float:
+    if seconds > _MAX_SECONDS:
+        raise field.error(f"{str(field.value)[:40]} is longer than a Go duration (292 years)")
     return float(seconds)

@@ -59,7 +59,7 @@ def _non_negative(field: Field) -> int | None:
         # Each pod of a Job becomes an object in memory: 1e9 of them never finished reading.
         raise field.error(
             f"must be at most {MAX_PODS_PER_WORKLOAD:,} (as for Kubernetes' Indexed Jobs), "
-            f"got {number:.3g}",
+            + (f"got {number:.3e}" if number < 10**300 else "got a number of over 300 digits"),
             hint="see docs/limits.md",
         )
     return number

@@ -230,6 +230,10 @@ def _fungibility(field: Field, v1beta2: bool) -> FlavorFungibility:
     )
 
 
+#: A fair-sharing weight is used as a float: far above any real one, far below float's range.
+_MAX_WEIGHT = 10**15
+
+
 def _fair_weight(fair_sharing: Field) -> float:
     """fairSharing.weight, a quantity: 1 when unset, 0 allowed (always last), else above 1n."""
     weight = fair_sharing["weight"]
@@ -238,6 +242,8 @@ def _fair_weight(fair_sharing: Field) -> float:
     amount = exact_amount(weight)
     if 0 < amount <= Fraction(1, 10**9):
         raise weight.error(f"when not 0, weight must be greater than 1n, got {weight.value!r}")
+    if amount > _MAX_WEIGHT:
+        raise weight.error(f"must be at most {_MAX_WEIGHT:,}, got {str(weight.value)[:40]}")
     return float(amount)
 
 

@@ -13,6 +13,7 @@ from gpuplane.catalog import find
 from gpuplane.catalog.labels import MEMORY as GPU_MEMORY_LABEL
 from gpuplane.catalog.labels import PRODUCT as GPU_PRODUCT_LABEL
 from gpuplane.catalog.resources import GPU
+from gpuplane.limits import MAX_GPUS_PER_NODE
 from gpuplane.objects.node import Node
 from gpuplane.objects.read_resources import CPU, MEMORY, is_extended, is_native_scalar
 from gpuplane.objects.read_scheduling import read_taints
@@ -76,6 +77,10 @@ def read_node(root: Field, warn: Warn | None = None) -> Node:
     gpu_count = physical_gpu_count(
         labels, advertised, place, model, lines=lines, renamed_to=renamed
     )
+    if gpu_count > MAX_GPUS_PER_NODE:
+        # Checked before the sharing is read: it and the cluster build work GPU by GPU.
+        at = resources[GPU] if resources[GPU].present else labels_field
+        raise at.error(f"{gpu_count:,} GPUs on one node; at most {MAX_GPUS_PER_NODE} are read")
     sharing = (
         sharing_from_labels(labels, gpu_count, place, model, lines=lines, renamed_to=renamed)
         or EXCLUSIVE_NODE

@@ -135,7 +135,7 @@ def _count(name: str, value: Field) -> int:
     limit = MAX_GPU_MEMORY_MIB if name == HAMI_GPUMEM else MAX_EXTENDED_COUNT
     if amount > limit:
         raise value.error(
-            f"{float(amount):.3g} is more than gpuplane takes ({limit:,})",
+            f"{str(value.value)[:40]} is more than gpuplane takes ({limit:,})",
             hint="see docs/limits.md",
         )
     return int(amount)

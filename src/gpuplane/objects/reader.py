@@ -154,7 +154,9 @@ def read_api_objects(objects: Iterable[Mapping[str, Any]]) -> Manifests:
     """
     reading = _Reading()
     for obj in objects:
-        metadata = obj.get("metadata") or {}
+        metadata = obj.get("metadata")
+        if not isinstance(metadata, Mapping):
+            metadata = {}  # the reader below says what is wrong with it, at its place
         name = "/".join(str(p) for p in (metadata.get("namespace"), metadata.get("name")) if p)
         root = Field(from_api(obj), Location(f"{obj.get('kind', 'object')} {name}".strip()))
         _read_object(root, reading)

@@ -52,7 +52,13 @@ class _LineLoader(yaml.CSafeLoader):
         # Most scalars are strings, which construct to their text: skip the generic path.
         if node.__class__ is ScalarNode and node.tag == _STR_TAG:
             return node.value
-        return self.construct_object(node, deep=True)
+        try:
+            return self.construct_object(node, deep=True)
+        except ValueError as exc:
+            # A scalar the resolver took for a number or date that Python refuses: an int of
+            # over 4,300 digits, 2024-02-30.
+            problem = f"unreadable value: {exc}"
+            raise ConstructorError(None, None, problem, node.start_mark) from None
 
     def _enter(self, node: Node) -> None:
         self._depth += 1
@@ -180,6 +186,8 @@ def load_text(
     except yaml.YAMLError as exc:
         problem = " ".join(str(exc).split())
         raise ManifestError(f"invalid YAML: {problem}", where=Location(file)) from None
+    except ValueError as exc:  # a document that is one scalar Python refuses (see _construct)
+        raise ManifestError(f"invalid YAML: {exc}", where=Location(file)) from None
     except RecursionError:
         raise ManifestError(
             f"invalid YAML: nested too deeply (at most {MAX_DEPTH} levels)",

@@ -21,6 +21,7 @@ bad rows are left out and returned with their errors, so that the caller reports
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from gpuplane.catalog import lookup
 from gpuplane.catalog.labels import PRODUCT
 from gpuplane.catalog.resources import GPU
 from gpuplane.errors import InputError, Location
-from gpuplane.limits import MAX_BYTES, MAX_CPU_MILLICORES, MAX_GPUS_PER_POD
+from gpuplane.limits import MAX_BYTES, MAX_CPU_MILLICORES, MAX_GPUS_PER_NODE, MAX_GPUS_PER_POD
 from gpuplane.objects.gpu_request import NO_GPU, GpuKind, GpuRequest
 from gpuplane.objects.node import Node
 from gpuplane.objects.pod import Pod
@@ -159,18 +160,18 @@ def _rows(
     if not path.is_file():
         raise InputError(unreadable(path), where=Location(str(path)))
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", where=Location(str(path))) from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-        except UnicodeDecodeError:
-            raise InputError("is not UTF-8 text", where=_undecodable_at(path)) from None
-        except csv.Error as exc:
-            at = Location(str(path), 1)
-            raise InputError(f"is not a readable CSV file: {exc}", where=at) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError("is not UTF-8 text", where=Location(str(path), line)) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    # The csv module refuses some rows outright (a field over its size limit): the whole file.
+    try:
+        header = next(reader, None)
         file_at = Location(str(path), 1)
         if header is None:
             raise InputError("the file is empty", where=file_at)
@@ -183,33 +184,18 @@ def _rows(
             )
         wanted = [*required, *(c for c in optional if c in header)]
         position = {c: header.index(c) for c in wanted}
-        try:
-            for fields in reader:
-                where = Location(str(path), reader.line_num)
-                if not fields or fields == [""]:
-                    continue  # a blank line carries no row
-                if len(fields) != len(header):
-                    found = len(fields)
-                    message = f"expected {len(header)} fields as in the header, found {found}"
-                    yield where, InputError(message, where=where)
-                    continue
-                yield where, {c: fields[i].strip() for c, i in position.items()}
-        except UnicodeDecodeError:
-            raise InputError("is not UTF-8 text", where=_undecodable_at(path)) from None
-        except csv.Error as exc:
-            raise InputError(
-                f"is not a readable CSV file: {exc}", where=Location(str(path), reader.line_num)
-            ) from None
-
-
-def _undecodable_at(path: Path) -> Location:
-    """The line of the first byte that is not UTF-8 (the reader decodes ahead of its rows)."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Location(str(path), data.count(b"\n", 0, exc.start) + 1)
-    return Location(str(path))
+        for fields in reader:
+            where = Location(str(path), reader.line_num)
+            if not fields or fields == [""]:
+                continue  # a blank line carries no row
+            if len(fields) != len(header):
+                message = f"expected {len(header)} fields as in the header, found {len(fields)}"
+                yield where, InputError(message, where=where)
+                continue
+            yield where, {c: fields[i].strip() for c, i in position.items()}
+    except csv.Error as exc:
+        where = Location(str(path), reader.line_num)
+        raise InputError(f"malformed CSV: {exc}", where=where) from None
 
 
 def _valid(row: Row | InputError) -> Row:
@@ -245,7 +231,7 @@ def _node(line: Row | InputError, where: Location) -> Node:
         raise InputError("a node needs a name", where=where.child("sn"))
     cpu = _int(row, "cpu_milli", where, low=1, high=MAX_CPU_MILLICORES)
     memory = _int(row, "memory_mib", where, high=_MAX_MIB)
-    gpus = _int(row, "gpu", where, high=MAX_GPUS_PER_POD)
+    gpus = _int(row, "gpu", where, high=MAX_GPUS_PER_NODE)
     labels = {"kubernetes.io/hostname": name}
     if gpus == 0:
         if row["model"]:
