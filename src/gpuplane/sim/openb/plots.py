@@ -19,7 +19,11 @@ from gpuplane.sim.openb.results import COLUMNS, PAPER_POLICIES, Row
 
 def _band(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data = np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
-    q25, median, q75 = np.nanpercentile(data, [25, 50, 75], axis=0)
+    q25, median, q75 = np.full((3, data.shape[1] if data.ndim == 2 else 0), np.nan)
+    # A column no run reached stays NaN (a gap in the plot), without numpy's warning about it.
+    seen = ~np.isnan(data).all(axis=0) if data.size else np.zeros(0, dtype=bool)
+    if seen.any():
+        q25[seen], median[seen], q75[seen] = np.nanpercentile(data[:, seen], [25, 50, 75], axis=0)
     return q25, median, q75
 
 
