@@ -38,19 +38,6 @@ GPU = "nvidia.com/gpu"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeApiServer]:
-    with FakeApiServer(seed=5, bookmark_interval=0.05) as server:
-        yield server
-    assert server.errors == [], "the fake API server failed while serving"
-
-
-@pytest.fixture
-def http(fake: FakeApiServer) -> Iterator[httpx2.Client]:
-    with httpx2.Client(base_url=fake.url, timeout=5.0) as client:
-        yield client
-
-
 @contextmanager
 def agent_on(
     fake: FakeApiServer, tmp_path: Path, inventory: str = INVENTORY
