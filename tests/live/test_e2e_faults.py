@@ -179,7 +179,10 @@ def test_two_replicas_with_a_killed_leader(fake: FakeApiServer) -> None:
     agents = binds_by_agent(fake)
     assert set(agents) <= {killed.user_agent, other.user_agent}, agents
     assert agents[killed.user_agent] > 0 and agents[other.user_agent] > 0
-    for r in (killed, other):
-        assert agents[r.user_agent] == sum(who == r.name for who, _, _ in fence.sent)
+    sent = {r.name: sum(who == r.name for who, _, _ in fence.sent) for r in (killed, other)}
+    assert agents[other.user_agent] == sent[other.name]
+    # The killed replica's last binds may be cut after the request hook saw them and before
+    # the server did: at most the scheduler's binds in flight (16) are missing from the audit.
+    assert 0 <= sent[killed.name] - agents[killed.user_agent] <= 16
     report(f"two replicas ({killed.name} killed; terms lost {killed.terms}, {other.terms})",
            fake, bound, load, start, lag)
