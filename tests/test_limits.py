@@ -171,3 +171,19 @@ def test_docs_list_every_limit() -> None:
     assert names, "no limits found"
     missing = [n for n in names if f"`{n}`" not in table]
     assert not missing, f"docs/limits.md lacks {missing}"
+
+
+def test_device_plugin_replicas_are_bounded() -> None:
+    """`replicas: 1e7` in a device-plugin config (each a kubelet device) froze a running agent."""
+    from gpuplane.errors import InputError
+    from gpuplane.node import parse_config
+
+    config = """\
+version: v1
+sharing:
+  timeSlicing:
+    resources: [{name: nvidia.com/gpu, replicas: 10000000}]
+"""
+    with pytest.raises(InputError, match=r"config.yaml:4: .*replicas: must be at most 1,024"):
+        parse_config(config, "config.yaml")
+    assert parse_config(config.replace("10000000", "1024"), "config.yaml") is not None

@@ -27,6 +27,9 @@ MAX_GPUS_PER_NODE = 64
 MAX_GPUS_PER_POD = 64
 #: Workloads of one scenario arrival entry: each is simulated; 1,000,000 took over 12 GB.
 MAX_ARRIVALS = 100_000
+#: Time-slicing or MPS replicas of one GPU (a device-plugin config's `replicas`, a cluster
+#: spec's): each is a kubelet device; 1e7 edited into a running agent froze it for a minute.
+MAX_REPLICAS = 1024
 #: Seeds of one run (`--seeds`): each is a full simulation.
 MAX_SEEDS = 10_000
 #: A seed: numpy takes any non-negative integer; 64 bits are plenty.

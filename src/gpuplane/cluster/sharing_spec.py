@@ -29,6 +29,7 @@ from gpuplane.catalog import GpuModel, fits_together
 from gpuplane.catalog.mig import layout_from_counts, named_layout
 from gpuplane.catalog.resources import GPU, GPU_SHARED
 from gpuplane.cluster.spec_base import Model, checked
+from gpuplane.limits import MAX_REPLICAS
 from gpuplane.sharing import (
     DEFAULT_SPLIT_COUNT,
     MAX_SPLIT_COUNT,
@@ -45,7 +46,7 @@ _REPLICATED = (SharingKind.TIME_SLICING, SharingKind.MPS)
 
 class SharingSpec(Model):
     mode: SharingKind = SharingKind.EXCLUSIVE
-    replicas: int | None = Field(default=None, ge=1, le=1024)
+    replicas: int | None = Field(default=None, ge=1, le=MAX_REPLICAS)
     rename_by_default: bool = False
     rename: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+/[a-zA-Z0-9._-]+$")
     fail_requests_greater_than_one: bool | None = None

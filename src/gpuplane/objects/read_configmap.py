@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gpuplane.errors import InputError, Location
+from gpuplane.limits import MAX_REPLICAS
 from gpuplane.objects.yaml_load import load_text
 from gpuplane.objects.yamlio import Field, Warn, YamlMap
 from gpuplane.sharing import (
@@ -147,6 +148,11 @@ def _replicated(item: Field, rename_by_default: bool) -> ReplicatedResource:
     if replicas < 2:
         # Time-slicing and MPS alike: one replica would be no sharing at all.
         raise replicas_field.error(f"number of replicas must be >= 2, got {replicas}")
+    if replicas > MAX_REPLICAS:
+        raise replicas_field.error(
+            f"must be at most {MAX_REPLICAS:,} replicas, got {replicas:.3g}",
+            hint="see docs/limits.md",
+        )
     rename_text = item["rename"].optional_string()
     rename = _name(item["rename"], rename_text) if rename_text else None
     if rename is None and rename_by_default:
