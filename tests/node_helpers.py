@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from gpuplane.node import FakeBackend, NodePlan, parse_config, plan_node
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fake_kubelet import FakeKubelet
+from gpuplane.live.kube import load_config
+from gpuplane.node import AgentOptions, FakeBackend, NodeAgent, NodePlan, parse_config, plan_node
+from gpuplane.node.apiserver import ApiAccess
+from live.fakeapi import FakeApiServer
 
 A100 = "NVIDIA-A100-SXM4-80GB"
 
@@ -51,3 +61,26 @@ gpus:
 def plan(inventory: str, config: str | None = None) -> NodePlan:
     backend = FakeBackend(text=inventory)
     return plan_node(backend.inventory(), parse_config(config) if config else None)
+
+
+@contextmanager
+def agent_with_api(
+    fake: FakeApiServer, tmp_path: Path, node: str, inventory: str, config: str | None = None
+) -> Iterator[tuple[NodeAgent, FakeKubelet]]:
+    """A node agent on the fake backend, with API access to `fake` as `node`, and its kubelet."""
+    directory = Path(tempfile.mkdtemp(prefix="gpa", dir="/tmp"))  # short: unix socket paths
+    kubelet = FakeKubelet(directory).start()
+    kubeconfig = load_config(fake.write_kubeconfig(tmp_path / "kubeconfig"))
+    access = ApiAccess(kubeconfig, node, wait_s=0.3, sync_timeout_s=5.0)
+    agent = NodeAgent(
+        FakeBackend(text=inventory),
+        parse_config(config) if config else None,
+        AgentOptions(kubelet_dir=directory, poll_interval=0.05, api=access),
+    )
+    try:
+        agent.start()
+        yield agent, kubelet
+    finally:
+        agent.stop()
+        kubelet.stop()
+        shutil.rmtree(directory, ignore_errors=True)

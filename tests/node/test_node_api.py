@@ -7,11 +7,9 @@ Every pod is annotated as the scheduler annotates it, with `DeviceAssignment(...
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,9 +19,8 @@ import httpx2
 import pytest
 
 from fake_kubelet import FakeKubelet
-from gpuplane.live.kube import load_config
-from gpuplane.node import AgentOptions, FakeBackend, NodeAgent, NodePlan, parse_config
-from gpuplane.node.apiserver import OWNED_LABELS_ANNOTATION, ApiAccess
+from gpuplane.node import FakeBackend, NodeAgent, NodePlan
+from gpuplane.node.apiserver import OWNED_LABELS_ANNOTATION
 from gpuplane.node.labels import node_labels
 from gpuplane.objects.assignment import (
     ALLOCATED,
@@ -34,7 +31,7 @@ from gpuplane.objects.assignment import (
     encode_bind_time,
 )
 from live.fakeapi import FakeApiServer
-from node_helpers import A100, plan
+from node_helpers import A100, agent_with_api, plan
 
 NODE = "gpu-node-1"
 #: Two MIG GPUs (mixed strategy) and three whole GPUs; TIME_SLICED shares the whole ones in 2
@@ -65,30 +62,10 @@ def node_plan() -> NodePlan:
     return plan(INVENTORY, CONFIG)
 
 
-@contextmanager
 def agent_on(
     fake: FakeApiServer, tmp_path: Path, config: str | None = CONFIG
-) -> Iterator[tuple[NodeAgent, FakeKubelet]]:
-    directory = Path(tempfile.mkdtemp(prefix="gpa", dir="/tmp"))  # short: unix socket paths
-    kubelet = FakeKubelet(directory).start()
-    access = ApiAccess(
-        load_config(fake.write_kubeconfig(tmp_path / "kubeconfig")),
-        NODE,
-        wait_s=0.3,
-        sync_timeout_s=5.0,
-    )
-    agent = NodeAgent(
-        FakeBackend(text=INVENTORY),
-        parse_config(config) if config else None,
-        AgentOptions(kubelet_dir=directory, poll_interval=0.05, api=access),
-    )
-    try:
-        agent.start()
-        yield agent, kubelet
-    finally:
-        agent.stop()
-        kubelet.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+) -> AbstractContextManager[tuple[NodeAgent, FakeKubelet]]:
+    return agent_with_api(fake, tmp_path, NODE, INVENTORY, config)
 
 
 def ids_of(node_plan: NodePlan, *brain: str) -> list[str]:

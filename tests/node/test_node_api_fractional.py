@@ -8,11 +8,9 @@ own split device of that GPU, and asks to be restarted when those labels change.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,10 @@ import pytest
 
 from fake_kubelet import FakeKubelet
 from gpuplane.errors import InputError
-from gpuplane.live.kube import load_config
-from gpuplane.node import AgentOptions, FakeBackend, NodeAgent
-from gpuplane.node.apiserver import ApiAccess
+from gpuplane.node import NodeAgent
 from gpuplane.objects.assignment import BIND_TIME_ANNOTATION, DeviceAssignment, encode_bind_time
 from live.fakeapi import FakeApiServer
-from node_helpers import A100
+from node_helpers import A100, agent_with_api
 
 NODE = "frac-node-1"
 INVENTORY = f"node: {NODE}\ngpus:\n  - {{model: {A100}, count: 2}}\n"
@@ -38,27 +34,10 @@ GPU = "nvidia.com/gpu"
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
-@contextmanager
 def agent_on(
     fake: FakeApiServer, tmp_path: Path, inventory: str = INVENTORY
-) -> Iterator[tuple[NodeAgent, FakeKubelet]]:
-    directory = Path(tempfile.mkdtemp(prefix="gpf", dir="/tmp"))  # short: unix socket paths
-    kubelet = FakeKubelet(directory).start()
-    access = ApiAccess(
-        load_config(fake.write_kubeconfig(tmp_path / "kubeconfig")), NODE, wait_s=0.3
-    )
-    agent = NodeAgent(
-        FakeBackend(text=inventory),
-        None,
-        AgentOptions(kubelet_dir=directory, poll_interval=0.05, api=access),
-    )
-    try:
-        agent.start()
-        yield agent, kubelet
-    finally:
-        agent.stop()
-        kubelet.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+) -> AbstractContextManager[tuple[NodeAgent, FakeKubelet]]:
+    return agent_with_api(fake, tmp_path, NODE, inventory)
 
 
 def node_object(labels: dict[str, str]) -> dict[str, Any]:

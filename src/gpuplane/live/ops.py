@@ -112,8 +112,7 @@ class OpsServer:
         try:
             async with asyncio.timeout(_READ_TIMEOUT_S):
                 request = await reader.readline()
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass  # headers: nothing here depends on them
+                await _skip_headers(reader)
             parts = request.decode("latin-1").split()
             if len(parts) != 3:
                 status, kind, body = HTTPStatus.BAD_REQUEST, _TEXT, b"bad request\n"
@@ -145,3 +144,10 @@ def _run(check: Check) -> str | None:
     if answer is None or answer is True:
         return None
     return "check failed" if answer is False else answer
+
+
+async def _skip_headers(reader: asyncio.StreamReader) -> None:
+    """Read the request's headers up to the blank line: no answer here depends on them."""
+    line = await reader.readline()
+    while line not in (b"\r\n", b"\n", b""):
+        line = await reader.readline()

@@ -140,17 +140,18 @@ class Scheduler:
                 ok &= ~mask
         return ok
 
+    def _cycle(self, pod: Pod) -> Cycle:
+        """A scheduling cycle for `pod` on the state as it is now."""
+        gpu = GpuFit(pod.gpu, self.state, memo=self.gpu_memo)
+        return Cycle(
+            pod=pod, state=self.state, cache=self.cache, gpu=gpu, rng=self.rng,
+            workload=self.workload,
+        )
+
     def feasible(self, pod: Pod) -> BoolArray:
         """Nodes that pass every filter for `pod` now: those `schedule` would choose among."""
         state = self.state
-        cycle = Cycle(
-            pod=pod,
-            state=state,
-            cache=self.cache,
-            gpu=GpuFit(pod.gpu, state, memo=self.gpu_memo),
-            rng=self.rng,
-            workload=self.workload,
-        )
+        cycle = self._cycle(pod)
         absent, rejection = _prefilter(cycle, self._prefilters)
         if rejection is not None:
             return np.zeros(len(state), dtype=np.bool_)
@@ -169,14 +170,7 @@ class Scheduler:
     def schedule(self, pod: Pod) -> Decision:
         """Decide where `pod` goes, without changing the state."""
         state = self.state
-        cycle = Cycle(
-            pod=pod,
-            state=state,
-            cache=self.cache,
-            gpu=GpuFit(pod.gpu, state, memo=self.gpu_memo),
-            rng=self.rng,
-            workload=self.workload,
-        )
+        cycle = self._cycle(pod)
         absent, rejection = _prefilter(cycle, self._prefilters)
         if rejection is not None:
             reasons = {rejection: len(state)}
